@@ -1,0 +1,26 @@
+"""embedsite: plan community embedded service facilities on real pedestrian networks.
+
+The pipeline runs one way: ``network`` (OpenStreetMap to a projected pedestrian graph),
+``standards``/``demand``/``facilities`` (what must be reached, by whom, from where),
+``coverage``, ``siting``, ``scoring``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from embedsite import errors
+from embedsite._config import config_context, get_config, set_config
+
+try:
+    __version__ = version("embedsite")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "__version__",
+    "config_context",
+    "errors",
+    "get_config",
+    "set_config",
+]

@@ -59,7 +59,7 @@ class InputError(EmbedsiteError, ValueError):
 
 
 class CRSError(InputError):
-    """A coordinate reference system is missing, geographic where metres are needed, or mismatched."""
+    """A CRS is missing, geographic where metres are needed, or mismatched."""
 
 
 class CoordinateSystemError(InputError):

@@ -1,0 +1,844 @@
+"""Stage 1: the pedestrian network residents walk on.
+
+A :class:`PedestrianNetwork` is an undirected street graph in a local metric CRS: nodes are
+junctions and dead ends, edges carry their OSM tags, exact street geometry and length in
+metres, and a CSR adjacency (scipy.sparse) serves the many-source shortest paths of the
+coverage stage. Loaders are functions beside it:
+
+* :func:`from_osm_file`: OSM XML or PBF, read offline by pyosmium;
+* :func:`from_graph`: an osmnx/networkx graph;
+* :func:`from_place`, :func:`from_polygon`, :func:`from_bbox`: online, through osmnx's
+  Overpass download and cache, with the same :class:`WalkFilter`;
+* :func:`load`: a network saved with :meth:`PedestrianNetwork.save`.
+
+Walk distance between two places is defined once, here: the places are snapped onto the
+nearest street edge (:meth:`PedestrianNetwork.snap`), and the distance is access distance +
+network distance between the two snap positions along the edges + access distance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from embedsite import _graphbuild
+from embedsite._io import atomic_path
+from embedsite._osmread import WAY_TAGS, read_highways
+from embedsite._walkfilter import WalkFilter
+from embedsite.crs import check_crs, local_metric_crs
+from embedsite.errors import (
+    CRSError,
+    DataFileError,
+    EmptyInputError,
+    FarFromNetworkError,
+    InputError,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "BuildReport",
+    "PedestrianNetwork",
+    "WalkFilter",
+    "from_bbox",
+    "from_graph",
+    "from_osm_file",
+    "from_place",
+    "from_polygon",
+    "load",
+]
+
+log = logging.getLogger(__name__)
+
+Component = Literal["largest", "all"]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What happened while a network was built: nothing is dropped silently."""
+
+    source: str
+    ways_read: int = 0
+    ways_walkable: int = 0
+    missing_node_refs: int = 0
+    components: int = 1
+    dropped_components: int = 0
+    dropped_nodes: int = 0
+    dropped_length_m: float = 0.0
+    clipped: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class PedestrianNetwork:
+    """An undirected pedestrian street graph in a local metric CRS.
+
+    Build one with a loader (:func:`from_osm_file`, :func:`from_graph`, :func:`from_place`,
+    ...), not with this constructor. The object does not change after it is built.
+
+    Attributes
+    ----------
+    nodes : GeoDataFrame
+        Index ``osmid`` (OSM node id); columns ``x``, ``y`` (metres, in :attr:`crs`), ``lon``,
+        ``lat`` (WGS-84), ``geometry``.
+    edges : GeoDataFrame
+        Index ``edge`` (0..m-1); columns ``u``, ``v`` (node ids), ``key`` (0 unless parallel),
+        ``length`` (metres along the street), ``osmid`` (the OSM way), the kept OSM tags and the
+        street ``geometry`` from ``u`` to ``v``.
+    crs : pyproj.CRS
+        The projected CRS of nodes and edges (metres).
+    report : BuildReport
+        What the loader read, dropped and why.
+
+    Examples
+    --------
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> net.crs.to_epsg()
+    32635
+    >>> bool(net.edges["length"].gt(0).all())
+    True
+    """
+
+    def __init__(
+        self,
+        nodes: gpd.GeoDataFrame,
+        edges: gpd.GeoDataFrame,
+        report: BuildReport,
+    ) -> None:
+        self._nodes = nodes
+        self._edges = edges
+        self._report = report
+        index = pd.Index(nodes.index)
+        self._u = index.get_indexer(edges["u"].to_numpy())
+        self._v = index.get_indexer(edges["v"].to_numpy())
+        self._length = edges["length"].to_numpy(dtype=float)
+        self._csr = _graphbuild.adjacency(self._u, self._v, self._length, len(nodes))
+        self._tree: shapely.STRtree | None = None
+
+    # --- read-only views -------------------------------------------------------------------
+    @property
+    def nodes(self) -> gpd.GeoDataFrame:
+        """The junctions and dead ends (a copy; see the class docstring for columns)."""
+        return self._nodes.copy()
+
+    @property
+    def edges(self) -> gpd.GeoDataFrame:
+        """The street edges with tags and geometry (a copy)."""
+        return self._edges.copy()
+
+    @property
+    def crs(self) -> CRS:
+        """The projected CRS of the network (metres)."""
+        return CRS.from_user_input(self._nodes.crs)
+
+    @property
+    def report(self) -> BuildReport:
+        """What the loader read and dropped."""
+        return self._report
+
+    @property
+    def csr(self) -> sparse.csr_array:
+        """Symmetric CSR adjacency of node positions; weights are the shortest parallel edge
+        length in metres (self-loops left out). Row ``i`` is ``nodes.index[i]``."""
+        return self._csr.copy()
+
+    @property
+    def edge_nodes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (rows of :attr:`csr`) of each edge's ``u`` and ``v`` node."""
+        return self._u.copy(), self._v.copy()
+
+    @property
+    def edge_lengths(self) -> np.ndarray:
+        """Edge lengths in metres, by edge position."""
+        return self._length.copy()
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __repr__(self) -> str:
+        km = self._length.sum() / 1000
+        return (
+            f"<PedestrianNetwork: {len(self._nodes):,} nodes, {len(self._edges):,} edges, "
+            f"{km:,.1f} km of streets, CRS {self.crs.name!r}>"
+        )
+
+    # --- summary ---------------------------------------------------------------------------
+    def summary(self) -> pd.Series:
+        """Key figures of the network and of how it was built.
+
+        Examples
+        --------
+        >>> import embedsite.network as en
+        >>> s = en.from_osm_file("data/sample/helsinki.osm.pbf").summary()
+        >>> int(s["nodes"]) > 1000 and s["street_length_km"] > 50
+        True
+        """
+        lengths = self._edges.groupby("highway", dropna=False)["length"].sum() / 1000
+        minx, miny, maxx, maxy = self._nodes.total_bounds
+        degree = np.bincount(np.concatenate([self._u, self._v]), minlength=len(self._nodes)).astype(
+            float
+        )
+        r = self._report
+        data: dict[str, Any] = {
+            "source": r.source,
+            "crs": self.crs.name,
+            "nodes": len(self._nodes),
+            "edges": len(self._edges),
+            "street_length_km": round(float(self._length.sum()) / 1000, 3),
+            "extent_km": f"{(maxx - minx) / 1000:.2f} x {(maxy - miny) / 1000:.2f}",
+            "mean_degree": round(float(degree.mean()), 3) if len(degree) else 0.0,
+            "dead_ends": int((degree == 1).sum()),
+            "ways_read": r.ways_read,
+            "ways_walkable": r.ways_walkable,
+            "missing_node_refs": r.missing_node_refs,
+            "components_found": r.components,
+            "components_dropped": r.dropped_components,
+            "nodes_dropped": r.dropped_nodes,
+            "length_dropped_km": round(r.dropped_length_m / 1000, 3),
+        }
+        for hw, km in lengths.sort_values(ascending=False).items():
+            data[f"km_{hw}"] = round(float(km), 3)
+        return pd.Series(data, name="network")
+
+    # --- graph interchange -----------------------------------------------------------------
+    def to_networkx(self, *, directed: bool = False) -> nx.MultiGraph:
+        """The network as a networkx graph that osmnx functions accept.
+
+        Parameters
+        ----------
+        directed
+            ``False`` (default): an undirected ``MultiGraph``. ``True``: a ``MultiDiGraph``
+            with both directions of every edge (the form of an osmnx walk graph).
+
+        Returns
+        -------
+        networkx.MultiGraph or networkx.MultiDiGraph
+            ``G.graph["crs"]`` is the projected CRS; nodes carry ``x``, ``y``, ``lon``,
+            ``lat``; edges carry ``length`` (metres), ``geometry`` and the OSM tags.
+
+        Examples
+        --------
+        >>> import embedsite.network as en
+        >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+        >>> G = net.to_networkx()
+        >>> G.number_of_nodes() == len(net.nodes)
+        True
+        """
+        import networkx as nx
+
+        graph: nx.MultiGraph = nx.MultiDiGraph() if directed else nx.MultiGraph()
+        graph.graph["crs"] = self.crs
+        graph.graph["created_with"] = "embedsite"
+        nodes = self._nodes.drop(columns="geometry")
+        graph.add_nodes_from(zip(nodes.index.tolist(), nodes.to_dict("records"), strict=True))
+        edges = self._edges
+        attrs = edges.drop(columns=["u", "v", "key"])
+        records = [{k: v for k, v in r.items() if not _isna(v)} for r in attrs.to_dict("records")]
+        u = edges["u"].tolist()
+        v = edges["v"].tolist()
+        keys = edges["key"].tolist()
+        graph.add_edges_from(zip(u, v, keys, records, strict=True))
+        if directed:
+            reverse = []
+            for a, b, rec in zip(u, v, records, strict=True):
+                r2 = dict(rec)
+                r2["geometry"] = rec["geometry"].reverse()
+                reverse.append((b, a, r2))
+            graph.add_edges_from(reverse)
+        return graph
+
+    # --- snapping --------------------------------------------------------------------------
+    def snap(
+        self,
+        points: gpd.GeoDataFrame | gpd.GeoSeries,
+        *,
+        max_distance: float = 500.0,
+        on_far: Literal["raise", "drop"] = "raise",
+    ) -> gpd.GeoDataFrame:
+        """Snap points onto the nearest street edge.
+
+        Parameters
+        ----------
+        points
+            Point geometries in any CRS (they are reprojected to the network's).
+        max_distance
+            Largest access distance in metres from a point to a street. Points farther away
+            raise :class:`~embedsite.errors.FarFromNetworkError` naming them, or with
+            ``on_far="drop"`` are logged and left out of the result.
+        on_far
+            ``"raise"`` (default) or ``"drop"``.
+
+        Returns
+        -------
+        GeoDataFrame
+            Aligned with the input index (less dropped rows), in the network CRS, with
+            ``edge`` (position in :attr:`edges`), ``u``, ``v``, ``position_m`` (metres along
+            the edge from ``u``), ``to_u_m``/``to_v_m`` (metres along the edge to each end),
+            ``access_m`` (straight-line distance from the point to the street) and the snapped
+            point as ``geometry``.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, shapely
+        >>> import embedsite.network as en
+        >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+        >>> pts = gpd.GeoDataFrame(geometry=[shapely.Point(24.94, 60.17)], crs=4326)
+        >>> snapped = net.snap(pts)
+        >>> bool(snapped["access_m"].iloc[0] < 100)
+        True
+        """
+        geoms = _points_in(points, self.crs, name="points")
+        if max_distance <= 0 or not np.isfinite(max_distance):
+            raise InputError(
+                f"max_distance must be a positive number of metres, not {max_distance}"
+            )
+        if on_far not in ("raise", "drop"):
+            raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
+        if self._tree is None:
+            self._tree = shapely.STRtree(self._edges.geometry.to_numpy())
+        arr = geoms.to_numpy()
+        hit_pt, hit_edge = self._tree.query_nearest(
+            arr, max_distance=max_distance, all_matches=False
+        )
+        edge = np.full(len(arr), -1, dtype=np.int64)
+        edge[hit_pt] = hit_edge
+        far = edge < 0
+        if far.any():
+            labels = geoms.index[far]
+            # distance to the nearest street at any range, for the message
+            _, nearest = self._tree.query_nearest(arr[far], all_matches=False)
+            dist = shapely.distance(arr[far], self._edges.geometry.to_numpy()[nearest])
+            shown = ", ".join(
+                f"{lab!r} ({d:,.0f} m)" for lab, d in zip(labels[:5], dist[:5], strict=False)
+            )
+            msg = (
+                f"{int(far.sum())} of {len(arr)} points lie farther than {max_distance:g} m from "
+                f"every street: {shown}{' ...' if far.sum() > 5 else ''}. Check their CRS and "
+                "coordinate system (GCJ-02/BD-09 points are offset by hundreds of metres), "
+                "load a network covering them, raise max_distance, or pass on_far='drop' to "
+                "leave them out."
+            )
+            if on_far == "raise":
+                raise FarFromNetworkError(msg)
+            log.warning(msg)
+        keep = ~far
+        arr_k = arr[keep]
+        e = edge[keep]
+        lines = self._edges.geometry.to_numpy()[e]
+        along = shapely.line_locate_point(lines, arr_k)
+        geom_len = shapely.length(lines)
+        frac = np.divide(along, geom_len, out=np.zeros_like(along), where=geom_len > 0)
+        position = np.clip(frac, 0.0, 1.0) * self._length[e]
+        snapped_pt = shapely.line_interpolate_point(lines, along)
+        return gpd.GeoDataFrame(
+            {
+                "edge": e,
+                "u": self._edges["u"].to_numpy()[e],
+                "v": self._edges["v"].to_numpy()[e],
+                "position_m": position,
+                "to_u_m": position,
+                "to_v_m": self._length[e] - position,
+                "access_m": shapely.distance(arr_k, snapped_pt),
+            },
+            geometry=snapped_pt,
+            index=geoms.index[keep],
+            crs=self.crs,
+        )
+
+    # --- distances -------------------------------------------------------------------------
+    def node_distances(
+        self, sources: Sequence[int] | np.ndarray, *, cutoff: float | None = None
+    ) -> np.ndarray:
+        """Shortest-path distances (metres) from node positions to every node (dense rows).
+
+        A plain wrapper of ``scipy.sparse.csgraph.dijkstra`` on :attr:`csr`; unreachable or
+        beyond ``cutoff`` is ``inf``. For many sources use the coverage stage instead.
+        """
+        idx = np.asarray(sources, dtype=np.int64)
+        limit = np.inf if cutoff is None else float(cutoff)
+        return np.atleast_2d(csgraph.dijkstra(self._csr, directed=False, indices=idx, limit=limit))
+
+    def walk_distance(
+        self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame
+    ) -> np.ndarray:
+        """Walk distance in metres between snapped points, pair by pair.
+
+        ``origins`` and ``destinations`` are results of :meth:`snap` of equal length. The
+        distance is access + along-edge network distance between the snap positions + access
+        (``inf`` when the two are not connected).
+
+        Examples
+        --------
+        >>> import geopandas as gpd, shapely
+        >>> import embedsite.network as en
+        >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+        >>> pts = gpd.GeoDataFrame(geometry=[shapely.Point(24.94, 60.17),
+        ...                                  shapely.Point(24.95, 60.17)], crs=4326)
+        >>> s = net.snap(pts)
+        >>> d = net.walk_distance(s.iloc[[0]], s.iloc[[1]])
+        >>> bool(550 < d[0] < 2000)  # about 555 m apart as the crow flies
+        True
+        """
+        if len(origins) != len(destinations):
+            raise InputError(
+                f"origins ({len(origins)}) and destinations ({len(destinations)}) must pair up"
+            )
+        a_e = origins["edge"].to_numpy()
+        b_e = destinations["edge"].to_numpy()
+        a_ends = np.column_stack([self._u[a_e], self._v[a_e]])
+        b_ends = np.column_stack([self._u[b_e], self._v[b_e]])
+        a_off = origins[["to_u_m", "to_v_m"]].to_numpy()
+        b_off = destinations[["to_u_m", "to_v_m"]].to_numpy()
+        uniq, inv = np.unique(a_ends, return_inverse=True)
+        inv = inv.reshape(a_ends.shape)
+        dist = self.node_distances(uniq)
+        best = np.full(len(a_e), np.inf)
+        for i in range(2):
+            for j in range(2):
+                cand = a_off[:, i] + dist[inv[:, i], b_ends[:, j]] + b_off[:, j]
+                best = np.minimum(best, cand)
+        same = a_e == b_e
+        direct = np.abs(origins["position_m"].to_numpy() - destinations["position_m"].to_numpy())
+        best[same] = np.minimum(best[same], direct[same])
+        return best + origins["access_m"].to_numpy() + destinations["access_m"].to_numpy()
+
+    # --- persistence -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the network to a GeoPackage (``.gpkg``: layers ``nodes``, ``edges``) or
+        GeoParquet (``.parquet``: the edges; nodes are rebuilt from their ends).
+
+        The file is written under a temporary name and renamed, so a failed write never
+        leaves a half-written file at ``path``.
+        """
+        p = Path(path)
+        suffix = p.suffix.lower()
+        edges = _stringify_tags(self._edges)
+        meta = json.dumps({"report": asdict(self._report), "format": 1}, ensure_ascii=False)
+        if suffix == ".gpkg":
+            with atomic_path(p) as tmp:
+                edges.to_file(tmp, layer="edges", driver="GPKG")
+                self._nodes.to_file(tmp, layer="nodes", driver="GPKG", mode="a")
+                meta_frame = gpd.GeoDataFrame(
+                    {"embedsite_meta": [meta]}, geometry=[None], crs=self.crs
+                )
+                meta_frame.to_file(tmp, layer="embedsite_meta", driver="GPKG", mode="a")
+        elif suffix in (".parquet", ".geoparquet"):
+            with atomic_path(p) as tmp:
+                edges.assign(embedsite_meta=meta).to_parquet(tmp)
+        else:
+            raise InputError(
+                f"cannot save a network as {p.name!r}: use a .gpkg (GeoPackage) or .parquet "
+                "(GeoParquet) file name"
+            )
+        return p
+
+
+# --------------------------------------------------------------------------------------------
+# loaders
+# --------------------------------------------------------------------------------------------
+def from_osm_file(
+    path: str | Path,
+    *,
+    polygon: shapely.Polygon | shapely.MultiPolygon | gpd.GeoDataFrame | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    walk_filter: WalkFilter | None = None,
+    crs: Any = None,
+    component: Component = "largest",
+    simplify: bool = True,
+) -> PedestrianNetwork:
+    """Build the pedestrian network from an OpenStreetMap file, offline.
+
+    Parameters
+    ----------
+    path
+        OSM XML (``.osm``, ``.osm.bz2``) or PBF (``.osm.pbf``).
+    polygon
+        Keep only streets inside this area (WGS-84 shapely geometry, or a GeoDataFrame in any
+        CRS). Ways are cut where they leave it.
+    bbox
+        ``(west, south, east, north)`` in WGS-84 degrees; an alternative to ``polygon``.
+    walk_filter
+        Which ways are walkable; :class:`WalkFilter` by default.
+    crs
+        The projected CRS to use (e.g. ``"EPSG:4547"``, CGCS2000 3-degree Gauss-Kruger CM
+        114E); by default the UTM zone of the network's centre.
+    component
+        ``"largest"`` (default) keeps the largest connected part and reports what was
+        dropped; ``"all"`` keeps every part.
+    simplify
+        Merge chains through degree-2 nodes (default) so that nodes are junctions and ends.
+
+    Returns
+    -------
+    PedestrianNetwork
+
+    Examples
+    --------
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf", bbox=(24.93, 60.16, 24.96, 60.175))
+    >>> net.report.clipped
+    True
+    """
+    walk_filter = walk_filter or WalkFilter()
+    ways = read_highways(path)
+    clip = _graphbuild.clip_geometry(polygon, bbox)
+    walkable = walk_filter.mask(ways.tags)
+    if not walkable.any():
+        raise EmptyInputError(
+            f"none of the {ways.n_ways} highway ways in {str(path)!r} is walkable under the "
+            "pedestrian filter; check the file or pass a WalkFilter that admits its ways."
+        )
+    node_id, lon, lat, piece, piece_way, missing = _graphbuild.pieces(ways, walkable, clip)
+    if len(node_id) == 0:
+        raise EmptyInputError(
+            f"no walkable street of {str(path)!r} lies inside the requested area; check the "
+            "polygon/bbox (WGS-84 degrees, west-south-east-north) against the file's extent."
+        )
+    uniq, edges = _graphbuild.pieces_to_edges(node_id, lon, lat, piece)
+    tags = ways.tags.iloc[piece_way].reset_index(drop=True)
+    tags.insert(0, "osmid", ways.way_id[piece_way])
+    # node coordinates: first occurrence of each unique node
+    first = np.unique(node_id, return_index=True)[1]
+    report = BuildReport(
+        source=str(path),
+        ways_read=ways.n_ways,
+        ways_walkable=int(walkable.sum()),
+        missing_node_refs=missing,
+        clipped=clip is not None,
+    )
+    return _assemble(
+        uniq, lon[first], lat[first], edges, tags, report,
+        crs=crs, component=component, simplify=simplify,
+    )  # fmt: skip
+
+
+def from_graph(
+    graph: nx.Graph,
+    *,
+    crs: Any = None,
+    component: Component = "largest",
+    simplify: bool = True,
+) -> PedestrianNetwork:
+    """Build the pedestrian network from an osmnx or networkx graph.
+
+    The graph needs a ``crs`` graph attribute and node ``x``/``y`` (an osmnx graph has
+    them). Directed graphs are made undirected with ``osmnx.convert.to_undirected``; edge
+    ``length`` is kept when present (osmnx's, in metres), else measured.
+
+    Examples
+    --------
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> again = en.from_graph(net.to_networkx(directed=True))
+    >>> len(again.edges) == len(net.edges)
+    True
+    """
+    import networkx as nx
+    import osmnx as ox
+
+    if graph.number_of_edges() == 0:
+        raise EmptyInputError("the graph has no edges; there is nothing to walk on.")
+    if "crs" not in graph.graph:
+        raise CRSError(
+            "the graph has no 'crs' attribute; set it, e.g. G.graph['crs'] = 'EPSG:4326' for "
+            "an osmnx graph in longitude/latitude."
+        )
+    G = graph
+    if G.is_directed():
+        G = ox.convert.to_undirected(nx.MultiDiGraph(G))
+    elif not G.is_multigraph():
+        G = nx.MultiGraph(G)
+    for node, data in list(G.nodes(data=True))[:1]:
+        if "x" not in data or "y" not in data:
+            raise InputError(f"node {node!r} has no 'x'/'y' attributes; osmnx graphs carry them.")
+    nodes, edges = ox.convert.graph_to_gdfs(G, fill_edge_geometry=True)
+    src_crs = CRS.from_user_input(nodes.crs)
+    if not src_crs.is_geographic:
+        nodes = nodes.to_crs(4326)
+        edges = edges.to_crs(4326)
+    edges = edges.reset_index()
+    node_ids = nodes.index.to_numpy()
+    geometry = np.asarray(edges.geometry.to_numpy())
+    if "length" in edges.columns and edges["length"].notna().all():
+        length = edges["length"].to_numpy(dtype=float)
+    else:
+        length = _graphbuild.geodesic_lengths(geometry)
+    tags = pd.DataFrame({c: edges[c] if c in edges.columns else None for c in ("osmid", *WAY_TAGS)})
+    tags = tags.map(_flatten_list)
+    tags["osmid"] = edges["osmid"].map(lambda o: o[0] if isinstance(o, list) else o)
+    pos = pd.Index(node_ids).get_indexer
+    arrays = _graphbuild.EdgeArrays(
+        u=pos(edges["u"].to_numpy()),
+        v=pos(edges["v"].to_numpy()),
+        length=length,
+        geometry=geometry,
+        row=np.arange(len(edges)),
+    )
+    report = BuildReport(source=f"networkx {type(graph).__name__}", ways_read=0)
+    return _assemble(
+        node_ids, nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy(), arrays, tags,
+        report, crs=crs if crs is not None else (None if src_crs.is_geographic else src_crs),
+        component=component, simplify=simplify,
+    )  # fmt: skip
+
+
+def from_polygon(
+    polygon: shapely.Polygon | shapely.MultiPolygon | gpd.GeoDataFrame,
+    *,
+    walk_filter: WalkFilter | None = None,
+    crs: Any = None,
+    component: Component = "largest",
+) -> PedestrianNetwork:
+    """Download the pedestrian network inside a polygon from Overpass (through osmnx).
+
+    osmnx's cache (``osmnx.settings.use_cache``, ``cache_folder``) applies: a repeated
+    request is answered from disk. The polygon is WGS-84 (or a GeoDataFrame in any CRS).
+    """
+    import osmnx as ox
+
+    area = _graphbuild.clip_geometry(polygon, None)
+    assert area is not None
+    filt = (walk_filter or WalkFilter()).to_overpass()
+    try:
+        G = ox.graph_from_polygon(
+            area, custom_filter=filt, simplify=False, retain_all=True, truncate_by_edge=False
+        )
+    except (ox._errors.InsufficientResponseError, ValueError) as exc:
+        raise EmptyInputError(
+            f"Overpass returned no walkable streets for this area ({exc}); check the polygon "
+            "(WGS-84 longitude/latitude) and that OpenStreetMap maps streets there."
+        ) from exc
+    except OSError as exc:
+        raise DataFileError(
+            f"the Overpass download failed: {exc}. Check the connection or osmnx's "
+            "overpass_url setting, or download an extract and use from_osm_file."
+        ) from exc
+    return from_graph(G, crs=crs, component=component)
+
+
+def from_bbox(
+    bbox: tuple[float, float, float, float],
+    *,
+    walk_filter: WalkFilter | None = None,
+    crs: Any = None,
+    component: Component = "largest",
+) -> PedestrianNetwork:
+    """Download the pedestrian network in ``(west, south, east, north)`` WGS-84 degrees."""
+    area = _graphbuild.clip_geometry(None, bbox)
+    assert area is not None
+    return from_polygon(area, walk_filter=walk_filter, crs=crs, component=component)
+
+
+def from_place(
+    name: str,
+    *,
+    walk_filter: WalkFilter | None = None,
+    crs: Any = None,
+    component: Component = "largest",
+) -> PedestrianNetwork:
+    """Geocode a place name with osmnx (Nominatim) and download its pedestrian network.
+
+    Examples
+    --------
+    >>> net = from_place("玄武区, 南京市, 中国")  # doctest: +SKIP
+    """
+    import osmnx as ox
+
+    try:
+        area = ox.geocode_to_gdf(name)
+    except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"could not find the place {name!r} ({exc}); try a fuller name such as "
+            "'玄武区, 南京市, 中国' or use from_polygon with a boundary you have."
+        ) from exc
+    return from_polygon(area, walk_filter=walk_filter, crs=crs, component=component)
+
+
+def load(path: str | Path) -> PedestrianNetwork:
+    """Read a network written by :meth:`PedestrianNetwork.save`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     again = en.load(net.save(pathlib.Path(d) / "net.gpkg"))
+    >>> len(again.edges) == len(net.edges)
+    True
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataFileError(f"network file {str(p)!r} does not exist")
+    try:
+        if p.suffix.lower() == ".gpkg":
+            edges = gpd.read_file(p, layer="edges")
+            nodes = gpd.read_file(p, layer="nodes").set_index("osmid")
+            meta_raw = gpd.read_file(p, layer="embedsite_meta")["embedsite_meta"].iloc[0]
+        else:
+            edges = gpd.read_parquet(p)
+            meta_raw = edges["embedsite_meta"].iloc[0]
+            edges = edges.drop(columns="embedsite_meta")
+            nodes = _graphbuild.nodes_from_edges(edges)
+    except Exception as exc:  # any reader failure is a broken file for the user
+        raise DataFileError(
+            f"cannot read a saved network from {str(p)!r}: {exc}. Was it written by "
+            "PedestrianNetwork.save (.gpkg or .parquet)?"
+        ) from exc
+    meta = json.loads(meta_raw)
+    rep = meta["report"]
+    rep["notes"] = tuple(rep.get("notes", ()))
+    edges.index.name = "edge"
+    return PedestrianNetwork(nodes, edges, BuildReport(**rep))
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def _isna(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _flatten_list(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def _stringify_tags(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = edges.copy()
+    out["osmid"] = out["osmid"].astype("int64")
+    return out
+
+
+def _points_in(points: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS, *, name: str) -> gpd.GeoSeries:
+    if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise InputError(
+            f"{name} must be a GeoDataFrame or GeoSeries of points, not {type(points).__name__}"
+        )
+    check_crs(points, name=name)
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    empty = geoms.is_empty | geoms.isna()
+    if empty.any():
+        raise InputError(
+            f"{name} has {int(empty.sum())} rows without geometry (first: "
+            f"{list(geoms.index[empty][:5])}); drop or fix them first."
+        )
+    kinds = set(geoms.geom_type.unique())
+    if kinds - {"Point"}:
+        raise InputError(
+            f"{name} must be points, found {sorted(kinds)}; use .representative_point() or "
+            ".centroid for polygons."
+        )
+    return geoms.to_crs(crs)
+
+
+def _assemble(
+    node_id: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    edges: _graphbuild.EdgeArrays,
+    tags: pd.DataFrame,
+    report: BuildReport,
+    *,
+    crs: Any,
+    component: Component,
+    simplify: bool,
+) -> PedestrianNetwork:
+    """Project, simplify, keep the wanted component and wrap the result."""
+    if component not in ("largest", "all"):
+        raise InputError(f"component must be 'largest' or 'all', not {component!r}")
+    if len(edges.u) == 0:
+        raise EmptyInputError("the network has no edges; there is nothing to walk on.")
+    centre = gpd.GeoSeries(
+        [shapely.Point(float(np.mean(lon)), float(np.mean(lat)))], crs="EPSG:4326"
+    )
+    target = local_metric_crs(centre, crs=crs)
+    to_xy = Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    x, y = to_xy.transform(lon, lat)
+    xy = np.column_stack([x, y])
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        px, py = to_xy.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([px, py])
+
+    edges.geometry = np.asarray(shapely.transform(edges.geometry, project))
+    if simplify:
+        highway = tags["highway"].to_numpy(dtype=object)[edges.row]
+        edges = _graphbuild.merge_degree2(edges, xy, highway)
+
+    n = len(node_id)
+    adj = _graphbuild.adjacency(edges.u, edges.v, edges.length, n)
+    used = np.zeros(n, dtype=bool)
+    used[edges.u] = used[edges.v] = True
+    _, label = csgraph.connected_components(adj, directed=False)
+    label = np.where(used, label, -1)
+    comp_ids, comp_sizes = np.unique(label[used], return_counts=True)
+    keep_node = used.copy()
+    dropped_nodes, dropped_len, dropped_comp = 0, 0.0, 0
+    if component == "largest" and len(comp_ids) > 1:
+        main = comp_ids[np.argmax(comp_sizes)]
+        keep_node = label == main
+        drop_edge = ~keep_node[edges.u]
+        dropped_nodes = int((used & ~keep_node).sum())
+        dropped_len = float(edges.length[drop_edge].sum())
+        dropped_comp = len(comp_ids) - 1
+        log.info(
+            "kept the largest connected part: dropped %d smaller parts with %d nodes and "
+            "%.0f m of streets",
+            dropped_comp, dropped_nodes, dropped_len,
+        )  # fmt: skip
+        sel = ~drop_edge
+        edges = _graphbuild.EdgeArrays(
+            u=edges.u[sel], v=edges.v[sel], length=edges.length[sel],
+            geometry=edges.geometry[sel], row=edges.row[sel],
+        )  # fmt: skip
+    report = BuildReport(
+        **{
+            **asdict(report),
+            "components": len(comp_ids),
+            "dropped_components": dropped_comp,
+            "dropped_nodes": dropped_nodes,
+            "dropped_length_m": dropped_len,
+        }
+    )
+    nodes_gdf = gpd.GeoDataFrame(
+        {"x": x[keep_node], "y": y[keep_node], "lon": lon[keep_node], "lat": lat[keep_node]},
+        geometry=shapely.points(xy[keep_node]),
+        index=pd.Index(node_id[keep_node], name="osmid"),
+        crs=target,
+    )
+    u_id, v_id = node_id[edges.u], node_id[edges.v]
+    lo, hi = np.minimum(u_id, v_id), np.maximum(u_id, v_id)
+    key = pd.DataFrame({"a": lo, "b": hi}).groupby(["a", "b"]).cumcount().to_numpy()
+    edge_tags = tags.iloc[edges.row].reset_index(drop=True)
+    edges_gdf = gpd.GeoDataFrame(
+        pd.concat(
+            [
+                pd.DataFrame({"u": u_id, "v": v_id, "key": key, "length": edges.length}),
+                edge_tags,
+            ],
+            axis=1,
+        ),
+        geometry=edges.geometry,
+        crs=target,
+    )
+    edges_gdf = edges_gdf.dropna(axis=1, how="all")
+    for col in ("highway", "osmid"):
+        if col not in edges_gdf.columns:
+            edges_gdf[col] = tags[col].iloc[0] if col in tags else None
+    edges_gdf.index.name = "edge"
+    return PedestrianNetwork(nodes_gdf, edges_gdf, report)

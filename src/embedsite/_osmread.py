@@ -17,7 +17,7 @@ import pandas as pd
 
 from embedsite.errors import DataFileError, EmptyInputError
 
-__all__ = ["WAY_TAGS", "WayTable", "read_highways"]
+__all__ = ["WAY_TAGS", "WayTable", "check_osm_path", "read_highways"]
 
 #: OSM way tags kept on every edge (and used by the pedestrian filter).
 WAY_TAGS: tuple[str, ...] = (
@@ -80,7 +80,7 @@ class WayTable:
         return len(self.way_id)
 
 
-def _check_path(path: str | Path) -> Path:
+def check_osm_path(path: str | Path) -> Path:
     p = Path(path)
     if not p.exists():
         raise DataFileError(
@@ -120,7 +120,7 @@ def read_highways(path: str | Path) -> WayTable:
     """
     import osmium
 
-    p = _check_path(path)
+    p = check_osm_path(path)
     way_ids: list[int] = []
     counts: list[int] = []
     refs: list[int] = []

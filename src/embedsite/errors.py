@@ -79,7 +79,7 @@ class PopulationError(InputError):
 
 
 class UnknownFacilityTypeError(EmbedsiteError, KeyError):
-    """A facility type (or unit, or field) is not known to the standards registry."""
+    """A facility type is not known to the standards registry (the message lists the known ones)."""
 
     def __str__(self) -> str:  # KeyError would repr() the message; show it as written
         return str(self.args[0]) if self.args else ""

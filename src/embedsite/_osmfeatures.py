@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -66,7 +67,7 @@ def read_features(
     wkb = osmium.geom.WKBFactory()
     kinds: list[str] = []
     ids: list[int] = []
-    records: list[dict[str, str]] = []
+    records: list[dict[str, str | None]] = []
     geoms: list[str] = []
     entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
     try:
@@ -74,7 +75,8 @@ def read_features(
         if areas:
             proc = proc.with_areas(osmium.filter.KeyFilter(*keys))
         proc = proc.with_filter(osmium.filter.KeyFilter(*keys))
-        for obj in proc:
+        for item in proc:
+            obj: Any = item
             if obj.is_node():
                 if not nodes:
                     continue

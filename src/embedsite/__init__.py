@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from embedsite import errors
+from embedsite import crs, errors, network, standards
 from embedsite._config import config_context, get_config, set_config
+from embedsite.network import PedestrianNetwork, WalkFilter
+from embedsite.standards import FacilityType, Standards
 
 try:
     __version__ = version("embedsite")
@@ -18,9 +20,16 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "FacilityType",
+    "PedestrianNetwork",
+    "Standards",
+    "WalkFilter",
     "__version__",
     "config_context",
+    "crs",
     "errors",
     "get_config",
+    "network",
     "set_config",
+    "standards",
 ]

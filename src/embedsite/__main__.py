@@ -1,0 +1,3 @@
+from embedsite.cli import main
+
+main()

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 
 import embedsite.network as en
@@ -446,3 +448,54 @@ def test_from_place_offline(recorded_overpass, monkeypatch):
     monkeypatch.setattr(ox, "geocode_to_gdf", not_found)
     with pytest.raises(InputError, match="could not find the place"):
         en.from_place("nowhere at all")
+
+
+# --- properties --------------------------------------------------------------------------------
+def test_simplification_preserves_distances_between_junctions(nanjing_net):
+    plain = en.from_osm_file(NANJING, simplify=False)
+    common = nanjing_net.nodes.index.intersection(plain.nodes.index)
+    rng = np.random.default_rng(5)
+    src = rng.choice(common.to_numpy(), 10, replace=False)
+    pos_s = nanjing_net.nodes.index.get_indexer(src)
+    pos_p = plain.nodes.index.get_indexer(src)
+    d_s = nanjing_net.node_distances(pos_s)[:, nanjing_net.nodes.index.get_indexer(common)]
+    d_p = plain.node_distances(pos_p)[:, plain.nodes.index.get_indexer(common)]
+    np.testing.assert_allclose(d_s, d_p, atol=1e-6)
+
+
+def test_reads_compressed_xml(tmp_path):
+    import bz2
+
+    packed = tmp_path / "nanjing.osm.bz2"
+    packed.write_bytes(bz2.compress(shared_file(NANJING).read_bytes()))
+    a = en.from_osm_file(packed)
+    b = en.from_osm_file(NANJING)
+    assert a.edge_lengths.sum() == pytest.approx(b.edge_lengths.sum(), rel=1e-12)
+
+
+def test_swapped_lat_lon_points_are_named(nanjing_net):
+    from embedsite.errors import CoordinateSystemError
+
+    pts = gpd.GeoDataFrame(geometry=[shapely.Point(32.044, 118.778)], crs=4326)
+    with pytest.raises(CoordinateSystemError, match="swap"):
+        nanjing_net.snap(pts)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=3, max_size=3, unique=True))
+def test_walk_distance_is_a_metric(helsinki_net, xy):
+    minx, miny, maxx, maxy = helsinki_net.nodes.total_bounds
+    pts = gpd.GeoDataFrame(
+        geometry=[shapely.Point(minx + a * (maxx - minx), miny + b * (maxy - miny)) for a, b in xy],
+        crs=helsinki_net.crs,
+    )
+    s = helsinki_net.snap(pts, max_distance=5000)
+    a, b, c = (s.iloc[[i]] for i in range(3))
+    ab = helsinki_net.walk_distance(a, b)[0]
+    ba = helsinki_net.walk_distance(b, a)[0]
+    bc = helsinki_net.walk_distance(b, c)[0]
+    ac = helsinki_net.walk_distance(a, c)[0]
+    assert ab == pytest.approx(ba, abs=1e-6)
+    assert ac <= ab + bc + 1e-6
+    euclid = pts.geometry.iloc[0].distance(pts.geometry.iloc[1])
+    assert ab >= euclid * 0.998 - 1e-6  # never shorter than the straight line (UTM scale)

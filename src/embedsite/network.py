@@ -37,7 +37,7 @@ from embedsite import _graphbuild
 from embedsite._io import atomic_path
 from embedsite._osmread import WAY_TAGS, read_highways
 from embedsite._walkfilter import WalkFilter
-from embedsite.crs import check_crs, local_metric_crs
+from embedsite.crs import check_crs, check_lonlat, local_metric_crs
 from embedsite.errors import (
     CRSError,
     DataFileError,
@@ -731,6 +731,7 @@ def _points_in(points: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS, *, name: str)
         )
     check_crs(points, name=name)
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    check_lonlat(geoms, name=name)  # swapped lat/lon, degrees used as metres
     empty = geoms.is_empty | geoms.isna()
     if empty.any():
         raise InputError(

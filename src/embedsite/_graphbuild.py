@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EdgeArrays",
+    "Segments",
     "adjacency",
     "clip_geometry",
     "geodesic_lengths",
@@ -49,6 +50,52 @@ class EdgeArrays:
     length: np.ndarray
     geometry: np.ndarray
     row: np.ndarray
+
+
+@dataclass(frozen=True)
+class Segments:
+    """The straight segments of every edge, in an STRtree, for snapping.
+
+    Nearest-neighbour queries on short segments are much faster than on whole (long, winding)
+    edges, and projecting a point onto a segment is plain numpy.
+    """
+
+    tree: shapely.STRtree
+    start: np.ndarray  # (k, 2) first point of each segment
+    vector: np.ndarray  # (k, 2) segment end minus start
+    offset: np.ndarray  # drawn length along the edge up to the segment's start
+    edge: np.ndarray  # edge position of each segment
+    edge_length: np.ndarray  # drawn (projected) length of each edge
+
+    @classmethod
+    def of(cls, geometry: np.ndarray) -> Segments:
+        coords, idx = shapely.get_coordinates(geometry, return_index=True)
+        same = idx[1:] == idx[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        edge = idx[:-1][same]
+        vec = b - a
+        seg_len = np.hypot(vec[:, 0], vec[:, 1])
+        cum = np.cumsum(seg_len) - seg_len
+        first = np.searchsorted(edge, np.arange(len(geometry)))
+        first = np.minimum(first, max(len(edge) - 1, 0))
+        offset = cum - cum[first[edge]]
+        edge_length = np.bincount(edge, weights=seg_len, minlength=len(geometry))
+        lines = shapely.linestrings(
+            np.stack([a, b], axis=1).reshape(-1, 2), indices=np.repeat(np.arange(len(a)), 2)
+        )
+        return cls(shapely.STRtree(lines), a, vec, offset, edge, edge_length)
+
+    def project(self, xy: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Project points onto segments: drawn distance along the edge, the foot, the distance."""
+        a = self.start[seg]
+        d = self.vector[seg]
+        dd = np.einsum("ij,ij->i", d, d)
+        t = np.divide(np.einsum("ij,ij->i", xy - a, d), dd, out=np.zeros(len(seg)), where=dd > 0)
+        t = np.clip(t, 0.0, 1.0)
+        foot = a + t[:, None] * d
+        along = self.offset[seg] + t * np.sqrt(dd)
+        dist = np.hypot(*(xy - foot).T)
+        return along, foot, dist
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -126,7 +126,7 @@ class PedestrianNetwork:
         self._v = index.get_indexer(edges["v"].to_numpy())
         self._length = edges["length"].to_numpy(dtype=float)
         self._csr = _graphbuild.adjacency(self._u, self._v, self._length, len(nodes))
-        self._tree: shapely.STRtree | None = None
+        self._segments: _graphbuild.Segments | None = None
 
     # --- read-only views -------------------------------------------------------------------
     @property
@@ -307,20 +307,19 @@ class PedestrianNetwork:
             )
         if on_far not in ("raise", "drop"):
             raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
-        if self._tree is None:
-            self._tree = shapely.STRtree(self._edges.geometry.to_numpy())
+        if self._segments is None:
+            self._segments = _graphbuild.Segments.of(self._edges.geometry.to_numpy())
+        seg = self._segments
         arr = geoms.to_numpy()
-        hit_pt, hit_edge = self._tree.query_nearest(
-            arr, max_distance=max_distance, all_matches=False
-        )
-        edge = np.full(len(arr), -1, dtype=np.int64)
-        edge[hit_pt] = hit_edge
-        far = edge < 0
+        xy = shapely.get_coordinates(arr)
+        # GEOS' nearest search is a branch-and-bound without max_distance; with it, GEOS
+        # first collects every segment within that range, which is far slower
+        _, nearest_seg = seg.tree.query_nearest(arr, all_matches=False)
+        along, snapped_xy, access = seg.project(xy, nearest_seg)
+        far = access > max_distance
         if far.any():
             labels = geoms.index[far]
-            # distance to the nearest street at any range, for the message
-            _, nearest = self._tree.query_nearest(arr[far], all_matches=False)
-            dist = shapely.distance(arr[far], self._edges.geometry.to_numpy()[nearest])
+            dist = access[far]
             shown = ", ".join(
                 f"{lab!r} ({d:,.0f} m)" for lab, d in zip(labels[:5], dist[:5], strict=False)
             )
@@ -335,14 +334,12 @@ class PedestrianNetwork:
                 raise FarFromNetworkError(msg)
             log.warning(msg)
         keep = ~far
-        arr_k = arr[keep]
-        e = edge[keep]
-        lines = self._edges.geometry.to_numpy()[e]
-        along = shapely.line_locate_point(lines, arr_k)
-        geom_len = shapely.length(lines)
+        along, snapped_xy, access = along[keep], snapped_xy[keep], access[keep]
+        e = seg.edge[nearest_seg[keep]]
+        geom_len = seg.edge_length[e]
         frac = np.divide(along, geom_len, out=np.zeros_like(along), where=geom_len > 0)
         position = np.clip(frac, 0.0, 1.0) * self._length[e]
-        snapped_pt = shapely.line_interpolate_point(lines, along)
+        snapped_pt = shapely.points(snapped_xy)
         return gpd.GeoDataFrame(
             {
                 "edge": e,
@@ -351,7 +348,7 @@ class PedestrianNetwork:
                 "position_m": position,
                 "to_u_m": position,
                 "to_v_m": self._length[e] - position,
-                "access_m": shapely.distance(arr_k, snapped_pt),
+                "access_m": access,
             },
             geometry=snapped_pt,
             index=geoms.index[keep],

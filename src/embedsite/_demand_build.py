@@ -90,7 +90,7 @@ def check_population(values: pd.Series, *, name: str, column: str) -> np.ndarray
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
         raw = values.to_numpy()
-        shown = ", ".join(f"{lab!r}: {raw[i]!r}" for lab, i in zip(
+        shown = ", ".join(f"{lab!r}: {_plain(raw[i])!r}" for lab, i in zip(
             values.index[bad][:5], np.flatnonzero(bad)[:5], strict=True))  # fmt: skip
         more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
         raise PopulationError(
@@ -100,6 +100,10 @@ def check_population(values: pd.Series, *, name: str, column: str) -> np.ndarray
             "errors='coerce').fillna(0)"
         )
     return arr
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def positive(value: object, where: str, *, low: float = 0.0, high: float = math.inf) -> float:

@@ -394,8 +394,11 @@ def _assemble(
         }
     via = gate_of >= 0
     street = gpd.GeoSeries(geoms[~via], index=labels[~via], crs=network.crs)
-    snapped = network.snap(street, max_distance=acc.max_distance, on_far=acc.on_far)
-    snap_cols = pd.DataFrame(snapped[_SNAP]).reindex(labels)
+    if len(street):
+        snapped = network.snap(street, max_distance=acc.max_distance, on_far=acc.on_far)
+        snap_cols = pd.DataFrame(snapped[_SNAP]).reindex(labels)
+    else:
+        snap_cols = pd.DataFrame(np.nan, index=labels, columns=_SNAP)
     gate_id = np.full(len(geoms), None, dtype=object)
     if via.any():
         assert acc.gates is not None

@@ -10,9 +10,9 @@ import csv
 import difflib
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +21,7 @@ import shapely
 
 from embedsite.crs import check_crs
 from embedsite.errors import EmptyInputError, InputError, MissingColumnError, PopulationError
+from embedsite.network import PedestrianNetwork
 
 #: The age bands of :data:`embedsite.standards.AGE_GROUPS` (without "all"), in order.
 AGE_BANDS: tuple[str, ...] = ("0-3", "3-6", "6-12", "12-15", "60+")
@@ -33,6 +34,23 @@ BAND_COLUMNS: dict[str, str] = {
     "60+": "pop_60plus",
 }
 _PROFILE_FILE = "data/age_profiles.csv"
+#: ``building`` values counted as residential everywhere.
+RESIDENTIAL_BUILDINGS: tuple[str, ...] = (
+    "apartments", "residential", "house", "dormitory", "detached", "semidetached_house",
+    "terrace", "bungalow",
+)  # fmt: skip
+#: Levels assumed where ``building:levels`` is missing, by ``building`` value; ``"*"`` = other.
+DEFAULT_LEVELS: Mapping[str, float] = {
+    "apartments": 6, "residential": 6, "dormitory": 6, "house": 2, "detached": 2,
+    "semidetached_house": 2, "terrace": 2, "bungalow": 1, "*": 6,
+}  # fmt: skip
+#: OSM ``barrier`` values read as compound gates (and ``entrance`` values in ``ENTRANCES``).
+GATE_BARRIERS: tuple[str, ...] = (
+    "gate", "lift_gate", "swing_gate", "sliding_gate", "entrance", "turnstile",
+)  # fmt: skip
+ENTRANCES = ("yes", "main", "service", "secondary", "entrance")
+ENTRANCES = ("yes", "main", "service", "secondary", "entrance")
+OnFar = Literal["raise", "drop"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -371,3 +389,159 @@ def osm_labels(frame: Any) -> list[str]:
         f"{t}/{i}"
         for t, i in zip(frame["osm_type"].tolist(), frame["osm_id"].tolist(), strict=True)
     ]
+
+
+# --------------------------------------------------------------------------- assembling parts
+@dataclass(frozen=True)
+class Access:
+    compounds: gpd.GeoDataFrame | None
+    gates: gpd.GeoDataFrame | None
+    gate_compound_column: str
+    gate_tolerance_m: float
+    detour_factor: float
+    max_distance: float
+    on_far: OnFar
+
+
+def access(
+    compounds: gpd.GeoDataFrame | None,
+    gates: gpd.GeoDataFrame | None,
+    gate_compound_column: str,
+    gate_tolerance_m: float,
+    detour_factor: float,
+    max_distance: float,
+    on_far: OnFar,
+) -> Access:
+    if on_far not in ("raise", "drop"):
+        raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
+    positive(max_distance, "max_distance")
+    positive(gate_tolerance_m, "gate_tolerance_m", high=100.0)
+    positive(detour_factor, "detour_factor", low=0.999999, high=5.0)
+    if compounds is not None:
+        compounds = check_layer(compounds, name="compounds", kinds=("Polygon", "MultiPolygon"))
+    if gates is not None:
+        gates = check_layer(gates, name="gates", kinds=("Point",))
+        if compounds is None:
+            raise InputError("gates need their compounds: pass compounds= (the 小区 polygons)")
+    return Access(
+        compounds,
+        gates,
+        gate_compound_column,
+        gate_tolerance_m,
+        detour_factor,
+        max_distance,
+        on_far,
+    )
+
+
+def metric(gdf: gpd.GeoDataFrame | gpd.GeoSeries, network: PedestrianNetwork) -> np.ndarray:
+    return np.asarray(gdf.geometry.to_crs(network.crs).array)
+
+
+def gate_pairs(
+    acc: Access, network: PedestrianNetwork
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, gpd.GeoDataFrame, list[str]]:
+    """Compound polygons and (gate, compound) pairs of snapped gates, plus the gate snaps."""
+    notes: list[str] = []
+    assert acc.compounds is not None
+    comp = metric(acc.compounds, network)
+    if acc.gates is None:
+        return comp, np.empty(0, np.int64), np.empty(0, np.int64), gpd.GeoDataFrame(), notes
+    gates = acc.gates
+    gpts = metric(gates, network)
+    if acc.gate_compound_column in gates.columns:
+        pos = acc.compounds.index.get_indexer(gates[acc.gate_compound_column])
+        unknown = pos < 0
+        if unknown.any():
+            notes.append(
+                f"{int(unknown.sum())} gates name no known compound in "
+                f"{acc.gate_compound_column!r} (first: {gates.index[unknown][:5].tolist()})"
+            )
+        g, c = np.flatnonzero(~unknown), pos[~unknown]
+    else:
+        g, c = assign_gates(gpts, comp, acc.gate_tolerance_m)
+    if len(g) == 0:
+        return comp, g, c, gpd.GeoDataFrame(), notes
+    used = np.unique(g)
+    snap = network.snap(
+        gpd.GeoSeries(gpts[used], index=pd.RangeIndex(len(gpts))[used], crs=network.crs),
+        max_distance=acc.max_distance,
+        on_far="drop",
+    )
+    if len(snap) < len(used):
+        notes.append(f"{len(used) - len(snap)} gates lie farther than max_distance from streets")
+    ok = np.isin(g, snap.index.to_numpy())
+    return comp, g[ok], c[ok], snap, notes
+
+
+def floor_area(
+    b: gpd.GeoDataFrame,
+    geoms: np.ndarray,
+    comp: np.ndarray | None,
+    *,
+    levels: str | None,
+    building_column: str,
+    default_levels: Mapping[str, float] | float | None,
+    residential: Collection[str] | None,
+    residential_in_compounds: Collection[str],
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Residential mask, floor area (m²) and the levels figures for the report."""
+    notes: list[str] = []
+    has_kind = building_column in b.columns
+    kinds = b[building_column].astype(object).to_numpy() if has_kind else np.full(len(b), "*")
+    keep = np.ones(len(b), dtype=bool)
+    if residential is not None and has_kind:
+        keep = np.isin(kinds, list(residential))
+        maybe = np.isin(kinds, list(residential_in_compounds))
+        if maybe.any():
+            pts = shapely.point_on_surface(geoms[maybe])
+            inside = containing(pts, comp) >= 0 if comp is not None else np.zeros(len(pts), bool)
+            keep[np.flatnonzero(maybe)[inside]] = True
+    elif residential is not None:
+        notes.append(f"no {building_column!r} column: every building counted as residential")
+    if levels is not None and levels in b.columns:
+        given = parse_levels(b[levels])
+    elif levels is not None and levels != "building:levels":
+        require_column(b, levels, name="buildings", argument="levels")
+        given = np.full(len(b), np.nan)  # pragma: no cover - require_column raised
+    else:
+        given = np.full(len(b), np.nan)
+    default = DEFAULT_LEVELS if default_levels is None else default_levels
+    if isinstance(default, Mapping) and "*" not in default:
+        default = {**default, "*": DEFAULT_LEVELS["*"]}
+    elif not isinstance(default, Mapping):
+        positive(default, "default_levels", high=200)
+    filled, rules = fill_levels(given[keep], kinds[keep].astype(str), default)
+    lv = np.full(len(b), np.nan)
+    lv[keep] = filled
+    area = np.where(keep, shapely.area(geoms) * np.nan_to_num(lv), 0.0)
+    stats = {
+        "levels_given": int((~np.isnan(given[keep])).sum()),
+        "levels_filled": int(np.isnan(given[keep]).sum()),
+        "levels_filled_by": rules,
+        "notes": notes,
+    }
+    return keep, area, stats
+
+
+def profile_shares(
+    frame: pd.DataFrame,
+    population: np.ndarray,
+    age_columns: Mapping[str, str] | None,
+    age_profile: str | Mapping[str, float] | None,
+    name: str,
+) -> tuple[np.ndarray, AgeProfile]:
+    profile = resolve_profile(age_profile)
+    shares = band_shares(frame, population, age_columns, profile, name=name)
+    if age_columns:
+        profile = replace(profile, name=f"columns ({profile.name} for the rest)")
+    return shares, profile
+
+
+def find_column(table: pd.DataFrame, names: tuple[str, ...], what: str) -> str:
+    lower = {str(c).lower(): str(c) for c in table.columns}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    require_column(table, names[0], name="table", argument=what)
+    return names[0]  # pragma: no cover - require_column raised

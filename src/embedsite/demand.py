@@ -50,9 +50,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -84,23 +84,12 @@ log = logging.getLogger(__name__)
 
 AGE_BANDS = _b.AGE_BANDS
 BAND_COLUMNS = _b.BAND_COLUMNS
-#: ``building`` values counted as residential everywhere.
-RESIDENTIAL_BUILDINGS: tuple[str, ...] = (
-    "apartments", "residential", "house", "dormitory", "detached", "semidetached_house",
-    "terrace", "bungalow",
-)  # fmt: skip
-#: Levels assumed where ``building:levels`` is missing, by ``building`` value; ``"*"`` = other.
-DEFAULT_LEVELS: Mapping[str, float] = {
-    "apartments": 6, "residential": 6, "dormitory": 6, "house": 2, "detached": 2,
-    "semidetached_house": 2, "terrace": 2, "bungalow": 1, "*": 6,
-}  # fmt: skip
-#: OSM ``barrier`` values read as compound gates (and ``entrance`` values in ``_ENTRANCES``).
-GATE_BARRIERS: tuple[str, ...] = (
-    "gate", "lift_gate", "swing_gate", "sliding_gate", "entrance", "turnstile",
-)  # fmt: skip
-_ENTRANCES = ("yes", "main", "service", "secondary", "entrance")
+RESIDENTIAL_BUILDINGS = _b.RESIDENTIAL_BUILDINGS
+DEFAULT_LEVELS = _b.DEFAULT_LEVELS
+GATE_BARRIERS = _b.GATE_BARRIERS
+_ENTRANCES = _b.ENTRANCES
+OnFar = _b.OnFar
 _SNAP = ["edge", "u", "v", "position_m", "to_u_m", "to_v_m", "access_m"]
-OnFar = Literal["raise", "drop"]
 
 
 @dataclass(frozen=True)
@@ -272,88 +261,6 @@ class Demand:
 
 
 # --------------------------------------------------------------------------- assembling
-@dataclass(frozen=True)
-class _Access:
-    compounds: gpd.GeoDataFrame | None
-    gates: gpd.GeoDataFrame | None
-    gate_compound_column: str
-    gate_tolerance_m: float
-    detour_factor: float
-    max_distance: float
-    on_far: OnFar
-
-
-def _access(
-    compounds: gpd.GeoDataFrame | None,
-    gates: gpd.GeoDataFrame | None,
-    gate_compound_column: str,
-    gate_tolerance_m: float,
-    detour_factor: float,
-    max_distance: float,
-    on_far: OnFar,
-) -> _Access:
-    if on_far not in ("raise", "drop"):
-        raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
-    _b.positive(max_distance, "max_distance")
-    _b.positive(gate_tolerance_m, "gate_tolerance_m", high=100.0)
-    _b.positive(detour_factor, "detour_factor", low=0.999999, high=5.0)
-    if compounds is not None:
-        compounds = _b.check_layer(compounds, name="compounds", kinds=("Polygon", "MultiPolygon"))
-    if gates is not None:
-        gates = _b.check_layer(gates, name="gates", kinds=("Point",))
-        if compounds is None:
-            raise InputError("gates need their compounds: pass compounds= (the 小区 polygons)")
-    return _Access(
-        compounds,
-        gates,
-        gate_compound_column,
-        gate_tolerance_m,
-        detour_factor,
-        max_distance,
-        on_far,
-    )
-
-
-def _metric(gdf: gpd.GeoDataFrame | gpd.GeoSeries, network: PedestrianNetwork) -> np.ndarray:
-    return np.asarray(gdf.geometry.to_crs(network.crs).array)
-
-
-def _gate_pairs(
-    acc: _Access, network: PedestrianNetwork
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, gpd.GeoDataFrame, list[str]]:
-    """Compound polygons and (gate, compound) pairs of snapped gates, plus the gate snaps."""
-    notes: list[str] = []
-    assert acc.compounds is not None
-    comp = _metric(acc.compounds, network)
-    if acc.gates is None:
-        return comp, np.empty(0, np.int64), np.empty(0, np.int64), gpd.GeoDataFrame(), notes
-    gates = acc.gates
-    gpts = _metric(gates, network)
-    if acc.gate_compound_column in gates.columns:
-        pos = acc.compounds.index.get_indexer(gates[acc.gate_compound_column])
-        unknown = pos < 0
-        if unknown.any():
-            notes.append(
-                f"{int(unknown.sum())} gates name no known compound in "
-                f"{acc.gate_compound_column!r} (first: {gates.index[unknown][:5].tolist()})"
-            )
-        g, c = np.flatnonzero(~unknown), pos[~unknown]
-    else:
-        g, c = _b.assign_gates(gpts, comp, acc.gate_tolerance_m)
-    if len(g) == 0:
-        return comp, g, c, gpd.GeoDataFrame(), notes
-    used = np.unique(g)
-    snap = network.snap(
-        gpd.GeoSeries(gpts[used], index=pd.RangeIndex(len(gpts))[used], crs=network.crs),
-        max_distance=acc.max_distance,
-        on_far="drop",
-    )
-    if len(snap) < len(used):
-        notes.append(f"{len(used) - len(snap)} gates lie farther than max_distance from streets")
-    ok = np.isin(g, snap.index.to_numpy())
-    return comp, g[ok], c[ok], snap, notes
-
-
 def _assemble(
     source: str,
     rule: str,
@@ -362,7 +269,7 @@ def _assemble(
     population: np.ndarray,
     shares: np.ndarray,
     network: PedestrianNetwork,
-    acc: _Access,
+    acc: _b.Access,
     *,
     household_size: float,
     profile: _b.AgeProfile,
@@ -380,10 +287,10 @@ def _assemble(
     inside_m = np.zeros(len(geoms))
     extra: dict[str, Any] = {}
     if acc.compounds is not None:
-        comp, g, c, gsnap, gnotes = _gate_pairs(acc, network)
+        comp, g, c, gsnap, gnotes = _b.gate_pairs(acc, network)
         notes += gnotes
         where = _b.containing(geoms, comp)
-        gpts = _metric(acc.gates, network) if acc.gates is not None else np.empty(0, object)
+        gpts = _b.metric(acc.gates, network) if acc.gates is not None else np.empty(0, object)
         pair, inside_m = _b.nearest_gate(where, geoms, c, gpts[g])
         gate_of = np.where(pair >= 0, g[np.maximum(pair, 0)], -1) if len(g) else gate_of
         extra = {
@@ -451,70 +358,6 @@ def _assemble(
             acc.max_distance,
         )
     return Demand(points, rep)
-
-
-def _floor_area(
-    b: gpd.GeoDataFrame,
-    geoms: np.ndarray,
-    comp: np.ndarray | None,
-    *,
-    levels: str | None,
-    building_column: str,
-    default_levels: Mapping[str, float] | float | None,
-    residential: Collection[str] | None,
-    residential_in_compounds: Collection[str],
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Residential mask, floor area (m²) and the levels figures for the report."""
-    notes: list[str] = []
-    has_kind = building_column in b.columns
-    kinds = b[building_column].astype(object).to_numpy() if has_kind else np.full(len(b), "*")
-    keep = np.ones(len(b), dtype=bool)
-    if residential is not None and has_kind:
-        keep = np.isin(kinds, list(residential))
-        maybe = np.isin(kinds, list(residential_in_compounds))
-        if maybe.any():
-            pts = shapely.point_on_surface(geoms[maybe])
-            inside = _b.containing(pts, comp) >= 0 if comp is not None else np.zeros(len(pts), bool)
-            keep[np.flatnonzero(maybe)[inside]] = True
-    elif residential is not None:
-        notes.append(f"no {building_column!r} column: every building counted as residential")
-    if levels is not None and levels in b.columns:
-        given = _b.parse_levels(b[levels])
-    elif levels is not None and levels != "building:levels":
-        _b.require_column(b, levels, name="buildings", argument="levels")
-        given = np.full(len(b), np.nan)  # pragma: no cover - require_column raised
-    else:
-        given = np.full(len(b), np.nan)
-    default = DEFAULT_LEVELS if default_levels is None else default_levels
-    if isinstance(default, Mapping) and "*" not in default:
-        default = {**default, "*": DEFAULT_LEVELS["*"]}
-    elif not isinstance(default, Mapping):
-        _b.positive(default, "default_levels", high=200)
-    filled, rules = _b.fill_levels(given[keep], kinds[keep].astype(str), default)
-    lv = np.full(len(b), np.nan)
-    lv[keep] = filled
-    area = np.where(keep, shapely.area(geoms) * np.nan_to_num(lv), 0.0)
-    stats = {
-        "levels_given": int((~np.isnan(given[keep])).sum()),
-        "levels_filled": int(np.isnan(given[keep]).sum()),
-        "levels_filled_by": rules,
-        "notes": notes,
-    }
-    return keep, area, stats
-
-
-def _profile_shares(
-    frame: pd.DataFrame,
-    population: np.ndarray,
-    age_columns: Mapping[str, str] | None,
-    age_profile: str | Mapping[str, float] | None,
-    name: str,
-) -> tuple[np.ndarray, _b.AgeProfile]:
-    profile = _b.resolve_profile(age_profile)
-    shares = _b.band_shares(frame, population, age_columns, profile, name=name)
-    if age_columns:
-        profile = replace(profile, name=f"columns ({profile.name} for the rest)")
-    return shares, profile
 
 
 # --------------------------------------------------------------------------- loaders
@@ -589,11 +432,11 @@ def from_buildings(
         buildings, name="buildings", kinds=("Polygon", "MultiPolygon", "Point", "MultiPoint")
     )
     size = _b.positive(household_size, "household_size", low=1.0 - 1e-9, high=6.0)
-    acc = _access(
+    acc = _b.access(
         compounds, gates, gate_compound_column, gate_tolerance_m, detour_factor, max_distance,
         on_far,
     )  # fmt: skip
-    geoms = _metric(b, network)
+    geoms = _b.metric(b, network)
     extra: dict[str, Any] = {}
     if population is not None and dwellings is not None:
         raise InputError("give population= or dwellings=, not both")
@@ -614,8 +457,8 @@ def from_buildings(
                 "buildings must be polygons to count residents by floor area; for points "
                 "pass population= or dwellings="
             )
-        comp = _metric(acc.compounds, network) if acc.compounds is not None else None
-        keep, area, extra = _floor_area(
+        comp = _b.metric(acc.compounds, network) if acc.compounds is not None else None
+        keep, area, extra = _b.floor_area(
             b, geoms, comp, levels=levels, building_column=building_column,
             default_levels=default_levels, residential=residential,
             residential_in_compounds=residential_in_compounds,
@@ -623,7 +466,7 @@ def from_buildings(
         pop = area / fa
         rule = f"floor area / {fa:g} m² per person"
         extra["floor_area_per_person_m2"] = fa
-    shares, profile = _profile_shares(b, pop, age_columns, age_profile, "buildings")
+    shares, profile = _b.profile_shares(b, pop, age_columns, age_profile, "buildings")
     pts = shapely.point_on_surface(geoms[keep])
     return _assemble(
         "buildings", rule, b.index[keep], pts, pop[keep], shares[keep], network, acc,
@@ -717,20 +560,20 @@ def from_polygons(
                                  column=population_column)  # fmt: skip
     size = _b.positive(household_size, "household_size", low=1.0 - 1e-9, high=6.0)
     spacing = _b.positive(grid_spacing_m, "grid_spacing_m", low=1.0, high=5000.0)
-    acc = _access(
+    acc = _b.access(
         compounds, gates, gate_compound_column, gate_tolerance_m, detour_factor, max_distance,
         on_far,
     )  # fmt: skip
-    shares_p, profile = _profile_shares(polys, totals, age_columns, age_profile, "polygons")
-    pgeoms = _metric(polys, network)
+    shares_p, profile = _b.profile_shares(polys, totals, age_columns, age_profile, "polygons")
+    pgeoms = _b.metric(polys, network)
     labels: list[Any] = []
     parts_pt, parts_pop, parts_share = [], [], []
     extra: dict[str, Any] = {}
     covered = np.zeros(len(polys), dtype=bool)
     if buildings is not None:
         b = _b.check_layer(buildings, name="buildings", kinds=("Polygon", "MultiPolygon"))
-        bgeoms = _metric(b, network)
-        keep, area, extra = _floor_area(
+        bgeoms = _b.metric(b, network)
+        keep, area, extra = _b.floor_area(
             b, bgeoms, pgeoms, levels=levels, building_column=building_column,
             default_levels=default_levels, residential=residential,
             residential_in_compounds=("yes",),
@@ -814,7 +657,7 @@ def from_raster(
     except ImportError as exc:  # pragma: no cover - rasterio is the [raster] extra
         raise ImportError("from_raster needs rasterio: pip install 'embedsite[raster]'") from exc
     size = _b.positive(household_size, "household_size", low=1.0 - 1e-9, high=6.0)
-    acc = _access(
+    acc = _b.access(
         compounds, gates, gate_compound_column, gate_tolerance_m, detour_factor, max_distance,
         on_far,
     )  # fmt: skip
@@ -850,8 +693,8 @@ def from_raster(
     extra: dict[str, Any] = {"notes": []}
     if buildings is not None:
         b = _b.check_layer(buildings, name="buildings", kinds=("Polygon", "MultiPolygon"))
-        bgeoms = _metric(b, network)
-        keep, area, extra = _floor_area(
+        bgeoms = _b.metric(b, network)
+        keep, area, extra = _b.floor_area(
             b, bgeoms, None, levels=levels, building_column=building_column,
             default_levels=default_levels, residential=residential, residential_in_compounds=(),
         )  # fmt: skip
@@ -945,8 +788,8 @@ def from_points(
         if system != "wgs84":
             pts = to_wgs84(pts, source=system)
     else:
-        lon = lon or _find(table, ("lon", "lng", "longitude", "x", "经度"), "lon")
-        lat = lat or _find(table, ("lat", "latitude", "y", "纬度"), "lat")
+        lon = lon or _b.find_column(table, ("lon", "lng", "longitude", "x", "经度"), "lon")
+        lat = lat or _b.find_column(table, ("lat", "latitude", "y", "纬度"), "lat")
         for col, arg in ((lon, "lon"), (lat, "lat")):
             _b.require_column(table, col, name="table", argument=arg)
         xy_ = table[[lon, lat]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
@@ -962,22 +805,13 @@ def from_points(
     _b.require_column(pts, population_column, name="table", argument="population_column")
     pop = _b.check_population(pts[population_column], name="table", column=population_column)
     size = _b.positive(household_size, "household_size", low=1.0 - 1e-9, high=6.0)
-    acc = _access(
+    acc = _b.access(
         compounds, gates, gate_compound_column, gate_tolerance_m, detour_factor, max_distance,
         on_far,
     )  # fmt: skip
-    shares, profile = _profile_shares(pts, pop, age_columns, age_profile, "table")
+    shares, profile = _b.profile_shares(pts, pop, age_columns, age_profile, "table")
     return _assemble(
-        "points", f"column {population_column!r}", pts.index, _metric(pts, network), pop,
+        "points", f"column {population_column!r}", pts.index, _b.metric(pts, network), pop,
         shares, network, acc, household_size=size, profile=profile,
         population_in=float(pop.sum()), rows_in=len(pts), rows_used=len(pts),
     )  # fmt: skip
-
-
-def _find(table: pd.DataFrame, names: tuple[str, ...], what: str) -> str:
-    lower = {str(c).lower(): str(c) for c in table.columns}
-    for n in names:
-        if n in lower:
-            return lower[n]
-    _b.require_column(table, names[0], name="table", argument=what)
-    return names[0]  # pragma: no cover - require_column raised

@@ -1,0 +1,1147 @@
+"""Stage 2 supply: the existing facilities, typed and placed on the pedestrian network.
+
+A :class:`Facilities` holds one row per facility and type, with the standards key it was
+matched to, how it was matched (``"tag"``, ``"name"``, ``"category"`` or ``"user"``) and by
+which rule, floor area and capacity where known, and its snap onto the street network.
+Candidates that looked relevant but fit no type are kept in :attr:`Facilities.unmatched` with
+the reason; nothing is dropped silently. Loaders are functions beside it:
+
+* :func:`from_osm_file` / :func:`from_osm_features`: OpenStreetMap, by tag rules and then
+  Chinese name patterns (care facilities in Chinese cities are thinly tagged);
+* :func:`from_poi_export`: Amap/Baidu/Tencent POI exports (GCJ-02/BD-09 converted to WGS-84),
+  by the provider's category and then name patterns;
+* :func:`from_table`: the city's own list, types given as keys or Chinese names.
+
+The rules are readable tables shipped with the package (:func:`read_rules`,
+:func:`read_poi_categories`); pass your own to any loader with ``mapping=``/``categories=``.
+
+Examples
+--------
+>>> import embedsite.network as en
+>>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+>>> fac = from_osm_file("data/sample/helsinki.osm.pbf", net)
+>>> fac.types
+('nursery', 'community_health_station', 'community_service_station')
+>>> fac.summary().loc["community_service_station", "name_zh"]
+'社区服务站'
+>>> fac.summary().loc[["community_service_station"], ["count", "tag", "name"]].to_numpy().tolist()
+[[3, 3, 0]]
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, get_args
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from embedsite._osmfeatures import read_features
+from embedsite.crs import CoordinateSystem, check_crs, check_lonlat, to_wgs84
+from embedsite.errors import (
+    DataFileError,
+    EmptyInputError,
+    InputError,
+    MissingColumnError,
+    UnknownFacilityTypeError,
+)
+from embedsite.network import PedestrianNetwork
+from embedsite.standards import Standards
+
+__all__ = [
+    "OSM_KEYS",
+    "Facilities",
+    "FacilitiesReport",
+    "MatchedBy",
+    "Provider",
+    "from_osm_features",
+    "from_osm_file",
+    "from_poi_export",
+    "from_table",
+    "read_poi_categories",
+    "read_rules",
+]
+
+log = logging.getLogger(__name__)
+
+MatchedBy = Literal["tag", "name", "category", "user"]
+Provider = Literal["amap", "baidu", "tencent"]
+OnFar = Literal["raise", "drop"]
+MATCHED_BY: tuple[str, ...] = get_args(MatchedBy)
+#: OSM keys an object must carry one of to be read by :func:`from_osm_file`.
+OSM_KEYS = ("amenity", "social_facility", "healthcare", "office", "building", "shop", "leisure",
+            "name")  # fmt: skip
+_EXTRA_TAGS = ("name:zh", "social_facility:for", "capacity", "building:levels", "isced:level")
+_NAME_TAGS = ("name", "name:zh")
+SNAP_COLUMNS = ("edge", "u", "v", "position_m", "to_u_m", "to_v_m", "access_m")
+POINT_COLUMNS = ("facility_type", "name", "matched_by", "match_rule", "floor_area_m2",
+                 "floor_area_estimated", "capacity", "capacity_unit", "source", "feature_id",
+                 *SNAP_COLUMNS)  # fmt: skip
+UNMATCHED_COLUMNS = ("name", "reason", "detail", "source")
+_RULE_COLUMNS = ("facility_type", "key", "value", "and_key", "and_value", "name_pattern",
+                 "name_exclude", "note")  # fmt: skip
+_POI_COLUMNS = ("provider", "field", "category", "facility_type", "name_pattern", "name_exclude",
+                "note")  # fmt: skip
+# provider: (coordinate system, category columns, typecode columns, id columns), in preference
+_PROVIDERS: dict[str, tuple[CoordinateSystem, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "amap": ("gcj02", ("type", "category"), ("typecode",), ("id", "poi_id")),
+    "baidu": ("bd09", ("tag", "type", "category"), (), ("uid", "id")),
+    "tencent": ("gcj02", ("category", "type"), (), ("id",)),
+}  # fmt: skip
+_LON = ("lon", "lng", "longitude", "经度")
+_LAT = ("lat", "latitude", "纬度")
+_TYPE_SEPARATORS = r"[;；、,，|]"
+
+
+# --------------------------------------------------------------------------- result objects
+@dataclass(frozen=True)
+class FacilitiesReport:
+    """What a loader read, matched and left out, and why.
+
+    Attributes
+    ----------
+    source
+        Where the facilities came from (``"osm:<file>"``, ``"amap"``, ``"table"``...).
+    n_read
+        Features or rows read.
+    n_features
+        Features matched to at least one type and kept.
+    n_points
+        Rows of :attr:`Facilities.points` (a feature serving several types has several).
+    n_unmatched
+        Rows of :attr:`Facilities.unmatched`.
+    n_far
+        Features left out as farther from every street than ``max_distance``.
+    n_duplicates
+        Features left out as parts or repeats of another of the same type.
+    unknown_categories
+        POI categories no rule knows, with how many unmatched rows carry each.
+    """
+
+    source: str
+    n_read: int
+    n_features: int
+    n_points: int
+    n_unmatched: int
+    n_far: int = 0
+    n_duplicates: int = 0
+    unknown_categories: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class Facilities:
+    """Existing facilities as typed points snapped onto a pedestrian network (immutable).
+
+    Build one with a loader (:func:`from_osm_file`, :func:`from_poi_export`,
+    :func:`from_table`...), not with this constructor.
+
+    Attributes
+    ----------
+    points : GeoDataFrame
+        In the network CRS, indexed by stable labels (``"osm:way/123"``, ``"amap:B0FF..."``,
+        the user's index; ``"<label>#<type>"`` when one feature serves several types), with
+        ``facility_type`` (a standards key), ``name``, ``matched_by``, ``match_rule``,
+        ``floor_area_m2`` (NaN when unknown), ``floor_area_estimated`` (footprint x
+        building:levels), ``capacity`` (NaN when unknown), ``capacity_unit``, ``source``,
+        ``feature_id`` (the label of the source feature), the snap columns of
+        :meth:`~embedsite.network.PedestrianNetwork.snap` and the facility's point as
+        ``geometry`` (areas: a point inside them).
+    unmatched : GeoDataFrame
+        Candidates that looked relevant but were not kept: ``name``, ``reason``, ``detail``
+        (tags or category), ``source`` and their point.
+    report : FacilitiesReport
+    standards : Standards
+        The registry the types come from.
+
+    Examples
+    --------
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> fac = from_osm_file("data/sample/helsinki.osm.pbf", net)
+    >>> fac.of_type("社区卫生服务站")["matched_by"].unique().tolist()
+    ['tag']
+    >>> bool(fac.points["access_m"].lt(100).all())
+    True
+    """
+
+    __slots__ = ("_points", "_report", "_standards", "_unmatched")
+
+    def __init__(
+        self,
+        points: gpd.GeoDataFrame,
+        unmatched: gpd.GeoDataFrame,
+        report: FacilitiesReport,
+        standards: Standards,
+    ) -> None:
+        self._points = points
+        self._unmatched = unmatched
+        self._report = report
+        self._standards = standards
+
+    @property
+    def points(self) -> gpd.GeoDataFrame:
+        """The facilities, one row per facility and type (a copy)."""
+        return self._points.copy()
+
+    @property
+    def unmatched(self) -> gpd.GeoDataFrame:
+        """Relevant-looking candidates that were not kept, with the reason (a copy)."""
+        return self._unmatched.copy()
+
+    @property
+    def report(self) -> FacilitiesReport:
+        """What the loader read, matched and left out."""
+        return self._report
+
+    @property
+    def standards(self) -> Standards:
+        """The standards registry the facility types come from."""
+        return self._standards
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The facility type keys present, in standards order."""
+        present = set(self._points["facility_type"])
+        return tuple(k for k in self._standards if k in present)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def __repr__(self) -> str:
+        counts = self._points["facility_type"].value_counts()
+        shown = ", ".join(f"{k}: {counts[k]}" for k in self.types)
+        return (
+            f"Facilities({len(self)} points from {self._report.source}: {shown or 'none'}; "
+            f"{len(self._unmatched)} unmatched)"
+        )
+
+    def of_type(self, facility_type: str) -> gpd.GeoDataFrame:
+        """The facilities of one type, by key or Chinese name (a copy; maybe empty).
+
+        Raises
+        ------
+        UnknownFacilityTypeError
+            If the standards do not know the type (the message lists the known ones).
+
+        Examples
+        --------
+        >>> import embedsite.network as en
+        >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+        >>> fac = from_osm_file("data/sample/helsinki.osm.pbf", net)
+        >>> len(fac.of_type("kindergarten")), len(fac.of_type("托育"))
+        (0, 1)
+        """
+        key = self._standards[facility_type].key
+        return self._points[self._points["facility_type"] == key].copy()
+
+    def summary(self) -> pd.DataFrame:
+        """One row per standards type: names, count, how matched, floor area/capacity known.
+
+        Returns
+        -------
+        DataFrame
+            Index ``facility_type``; columns ``name_zh``, ``name_en``, ``count``, one count per
+            way of matching (``tag``, ``name``, ``category``, ``user``), ``with_floor_area``
+            and ``with_capacity``. Types without facilities have zero counts.
+
+        Examples
+        --------
+        >>> import embedsite.network as en
+        >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+        >>> s = from_osm_file("data/sample/helsinki.osm.pbf", net).summary()
+        >>> s.loc["nursery", "name_en"]
+        'nursery / childcare centre (under 3)'
+        >>> s.loc[["nursery"], ["count", "tag", "name"]].to_numpy().tolist()
+        [[1, 1, 0]]
+        """
+        p = self._points
+        keys = pd.Index(list(self._standards), name="facility_type")
+        names = self._standards.to_frame()[["name_zh", "name_en"]].reindex(keys)
+        by = pd.crosstab(p["facility_type"], p["matched_by"]).reindex(
+            index=keys, columns=list(MATCHED_BY), fill_value=0
+        )
+        grouped = p.groupby("facility_type")
+        known = pd.DataFrame(
+            {
+                "count": grouped.size(),
+                "with_floor_area": grouped["floor_area_m2"].count(),
+                "with_capacity": grouped["capacity"].count(),
+            }
+        ).reindex(keys, fill_value=0)
+        out = pd.concat([names, known[["count"]], by, known.drop(columns="count")], axis=1)
+        return out.astype(
+            dict.fromkeys(["count", *MATCHED_BY, "with_floor_area", "with_capacity"], int)
+        )
+
+
+# --------------------------------------------------------------------------- rule tables
+def _read_csv_table(
+    source: pd.DataFrame | str | Path | None, default: str, columns: tuple[str, ...], what: str
+) -> pd.DataFrame:
+    if source is None:
+        text = resources.files("embedsite").joinpath(default).read_text(encoding="utf-8")
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, comment="#")
+    elif isinstance(source, pd.DataFrame):
+        table = source.astype(object).where(source.notna(), "").astype(str)
+    else:
+        try:
+            table = pd.read_csv(source, dtype=str, keep_default_na=False, comment="#")
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataFileError(f"cannot read the {what} table {str(source)!r}: {exc}") from exc
+    missing = [c for c in columns if c not in table.columns and c not in ("note", "and_key",
+                                                                         "and_value")]  # fmt: skip
+    if missing:
+        raise MissingColumnError(
+            f"the {what} table lacks column(s) {missing}; it has {list(table.columns)}. "
+            f"Columns: {', '.join(columns)} (see the shipped {default})"
+        )
+    table = table.reindex(columns=list(columns), fill_value="")
+    return table.apply(lambda col: col.str.strip()).reset_index(drop=True)
+
+
+def _check_table(table: pd.DataFrame, standards: Standards, what: str) -> pd.DataFrame:
+    types = table["facility_type"]
+    for value in types[types != ""].unique():  # one check per distinct type, not per row
+        try:
+            key = standards[value].key
+        except UnknownFacilityTypeError as exc:
+            raise UnknownFacilityTypeError(f"the {what} table names {exc}") from None
+        types = types.where(types != value, key)
+    for col in ("name_pattern", "name_exclude"):
+        for pattern in table[col][table[col] != ""].unique():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise InputError(
+                    f"{col} {pattern!r} in the {what} table is not a valid regular expression: "
+                    f"{exc}"
+                ) from None
+    return table.assign(facility_type=types)
+
+
+def read_rules(
+    source: pd.DataFrame | str | Path | None = None, *, standards: Standards | None = None
+) -> pd.DataFrame:
+    """The OSM tag and Chinese name rules: shipped ``facility_rules.csv``, or your own table.
+
+    Parameters
+    ----------
+    source
+        A table or CSV path with columns ``facility_type``, ``key``, ``value``, ``and_key``,
+        ``and_value``, ``name_pattern``, ``name_exclude``, ``note`` (see the shipped file's
+        header); ``None`` reads the shipped rules.
+    standards
+        Registry the types are checked against (Chinese names become keys).
+
+    Returns
+    -------
+    DataFrame
+        One rule a row, in the order they are tried.
+
+    Raises
+    ------
+    UnknownFacilityTypeError, MissingColumnError, InputError
+        On an unknown type, a missing column or an invalid regular expression.
+
+    Examples
+    --------
+    >>> rules = read_rules()
+    >>> rules.query("key == 'amenity' and value == 'kindergarten'")["facility_type"].tolist()
+    ['kindergarten']
+    """
+    table = _read_csv_table(source, "data/facility_rules.csv", _RULE_COLUMNS, "rules")
+    no_key = (table["key"] == "") & (table["name_pattern"] == "")
+    if no_key.any():
+        raise InputError(f"rules need a key or a name_pattern; rows {list(table.index[no_key])}")
+    return _check_table(table, standards or Standards.default(), "rules")
+
+
+def read_poi_categories(
+    source: pd.DataFrame | str | Path | None = None, *, standards: Standards | None = None
+) -> pd.DataFrame:
+    """The POI category rules: shipped ``poi_categories.csv``, or your own table.
+
+    Parameters
+    ----------
+    source
+        A table or CSV path with columns ``provider`` (amap/baidu/tencent), ``field``
+        (``"category"``: a category path, levels joined by ``;``; ``"code"``: an Amap typecode
+        prefix), ``category``, ``facility_type`` (empty: known, but no facility type),
+        ``name_pattern``, ``name_exclude``, ``note``; ``None`` reads the shipped table.
+    standards
+        Registry the types are checked against.
+
+    Examples
+    --------
+    >>> cats = read_poi_categories()
+    >>> cats.query("category == '教育培训;幼儿园'")["facility_type"].tolist()
+    ['kindergarten']
+    """
+    table = _read_csv_table(source, "data/poi_categories.csv", _POI_COLUMNS, "POI categories")
+    bad = ~table["field"].isin(["category", "code"]) | ~table["provider"].isin(_PROVIDERS)
+    if bad.any():
+        raise InputError(
+            "POI category rules need provider amap/baidu/tencent and field 'category' or 'code'; "
+            f"bad rows: {table[bad].head(3).to_dict('records')}"
+        )
+    return _check_table(table, standards or Standards.default(), "POI categories")
+
+
+# --------------------------------------------------------------------------- matching
+def _contains(text: pd.Series, pattern: str) -> np.ndarray:
+    with warnings.catch_warnings():  # user patterns with capturing groups are fine here
+        warnings.filterwarnings("ignore", "This pattern", UserWarning)
+        return text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    col = frame[column]
+    return col.where(col.notna(), "").astype(str)
+
+
+def _tag_mask(frame: pd.DataFrame, key: str, value: str) -> np.ndarray:
+    text = _text(frame, key)
+    if value in ("", "*"):
+        return ((text != "") & (text != "no")).to_numpy(dtype=bool)
+    alternatives = "|".join(re.escape(v.strip()) for v in value.split("|"))
+    return _contains(text, rf"(?:^|;)\s*(?:{alternatives})\s*(?:;|$)")
+
+
+def _run_rules(
+    rules: pd.DataFrame, bases: list[np.ndarray], conds: list[str], by: list[str],
+    spec: list[int], names: pd.Series,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Apply rules (one vectorised pass each) -> typed hits and reasons."""
+    hits, reasons = [], []
+    for order, rule in enumerate(rules.itertuples(index=False)):
+        base, cond, kind = bases[order], conds[order], by[order]
+        ok = base.copy()
+        label = cond
+        if rule.name_pattern and kind != "name":
+            ok &= _contains(names, rule.name_pattern)
+            label += f" & name~/{rule.name_pattern}/"
+        if rule.name_exclude:
+            ok &= ~_contains(names, rule.name_exclude)
+        pos = np.flatnonzero(ok)
+        if rule.facility_type:
+            hits.append(pd.DataFrame({"pos": pos, "facility_type": rule.facility_type,
+                                      "matched_by": kind, "match_rule": label,
+                                      "spec": spec[order], "order": order}))  # fmt: skip
+        else:
+            reasons.append(
+                pd.DataFrame({"pos": pos, "reason": f"{cond}: {rule.note or 'no type'}"})
+            )
+        miss = np.flatnonzero(base & ~ok)
+        if rule.facility_type and len(miss):
+            why = (
+                f"excluded by /{rule.name_exclude}/" if kind == "name" else "fits none of its rules"
+            )
+            text = f"{cond}, but the name {why}" if kind != "name" else f"{cond} {why}"
+            reasons.append(pd.DataFrame({"pos": miss, "reason": text}))
+    empty_h = pd.DataFrame(columns=["pos", "facility_type", "matched_by", "match_rule", "spec",
+                                    "order"])  # fmt: skip
+    h = pd.concat(hits, ignore_index=True) if hits else empty_h
+    r = (
+        pd.concat(reasons, ignore_index=True)
+        if reasons
+        else pd.DataFrame(columns=["pos", "reason"])
+    )
+    return h.astype({"pos": int, "spec": int, "order": int}), r.astype({"pos": int})
+
+
+def _resolve(hits: pd.DataFrame) -> pd.DataFrame:
+    """Tag/category matches win; names only for features no typed tag/category rule matched."""
+    primary = hits[hits["matched_by"] != "name"]
+    primary = primary[primary["spec"] == primary.groupby("pos")["spec"].transform("max")]
+    by_name = hits[(hits["matched_by"] == "name") & ~hits["pos"].isin(primary["pos"])]
+    out = pd.concat([primary, by_name]).sort_values(["pos", "order"], kind="stable")
+    return out.drop_duplicates(["pos", "facility_type"]).reset_index(drop=True)
+
+
+def _name_rules(rules: pd.DataFrame, names: pd.Series) -> tuple[list[np.ndarray], list[str]]:
+    bases = [_contains(names, p) if k == "" else np.zeros(len(names), bool)
+             for k, p in zip(rules["key"], rules["name_pattern"], strict=True)]  # fmt: skip
+    return bases, [f"name~/{p}/" for p in rules["name_pattern"]]
+
+
+# --------------------------------------------------------------------------- assembly
+def _finish(
+    cands: gpd.GeoDataFrame,
+    hits: pd.DataFrame,
+    reasons: pd.DataFrame,
+    network: PedestrianNetwork,
+    standards: Standards,
+    *,
+    source: str,
+    max_distance: float,
+    on_far: OnFar,
+    report_all: bool,
+    within: bool = False,
+    capacity_unit: str | None = None,
+    categories: pd.Series | None = None,
+) -> Facilities:
+    """Turn candidates + chosen (pos, type) hits into a :class:`Facilities`.
+
+    ``cands`` is in the network CRS with columns label, name, detail, floor_area_m2,
+    floor_area_estimated, capacity. ``within``: drop features inside an area of the same
+    type (parts of a mapped school, a node inside its own building).
+    """
+    geoms = cands.geometry.to_numpy()
+    pts = shapely.point_on_surface(geoms)
+    labels = cands["label"].to_numpy(dtype=object)
+    chosen = _resolve(hits)
+    reasons = reasons[~reasons["pos"].isin(chosen["pos"])]  # matched: only later drops count
+    extra = []
+    n_dup = 0
+    if within and len(chosen):
+        area = shapely.area(geoms)
+        hp = chosen["pos"].to_numpy()
+        is_area = area[hp] > 0
+        tree = shapely.STRtree(geoms[hp[is_area]])
+        i_pt, i_poly = tree.query(pts[hp], predicate="within")
+        outer = np.flatnonzero(is_area)[i_poly]
+        same = chosen["facility_type"].to_numpy()[i_pt] == chosen["facility_type"].to_numpy()[outer]
+        a_in, a_out = area[hp[i_pt]], area[hp[outer]]
+        inner = (
+            same
+            & (hp[i_pt] != hp[outer])
+            & ((a_in < a_out) | ((a_in == a_out) & (hp[i_pt] > hp[outer])))
+        )
+        drop_rows = np.unique(i_pt[inner])
+        first_outer = pd.Series(outer[inner], index=i_pt[inner]).groupby(level=0).first()
+        o = hp[first_outer.loc[drop_rows].to_numpy()]
+        extra.append(pd.DataFrame({"pos": hp[drop_rows], "reason": [
+            f"inside {lab} ({nm}), also {t}: a part or repeat of it" for lab, nm, t in zip(
+                labels[o], cands["name"].to_numpy()[o],
+                chosen["facility_type"].to_numpy()[drop_rows], strict=True)]}))  # fmt: skip
+        chosen = chosen.drop(index=drop_rows).reset_index(drop=True)
+        n_dup = len(np.setdiff1d(hp[drop_rows], chosen["pos"]))
+    upos = np.unique(chosen["pos"].to_numpy())
+    n_far = 0
+    to_snap = gpd.GeoDataFrame(geometry=pts[upos], index=pd.Index(labels[upos]), crs=network.crs)
+    snapped = (
+        network.snap(to_snap, max_distance=max_distance, on_far=on_far)
+        if len(upos)
+        else to_snap.assign(**dict.fromkeys(SNAP_COLUMNS, 0.0))
+    )
+    if len(snapped) < len(upos):
+        far = upos[~pd.Index(labels[upos]).isin(snapped.index)]
+        n_far = len(far)
+        extra.append(
+            pd.DataFrame(
+                {"pos": far, "reason": f"farther than {max_distance:g} m from every street"}
+            )
+        )
+        chosen = chosen[~chosen["pos"].isin(far)].reset_index(drop=True)
+    pos = chosen["pos"].to_numpy()
+    feature = labels[pos]
+    multi = pd.Series(pos).duplicated(keep=False).to_numpy()
+    index = np.where(
+        multi, [f"{f}#{t}" for f, t in zip(feature, chosen["facility_type"], strict=True)], feature
+    )
+    units = {k: standards[k].capacity_unit for k in chosen["facility_type"].unique()}
+    unit = chosen["facility_type"].map(lambda k: capacity_unit or units[k] or "places")  # per type
+    capacity = cands["capacity"].to_numpy(dtype=float)[pos]
+    snap = snapped.loc[feature]
+    points = gpd.GeoDataFrame(
+        {
+            "facility_type": chosen["facility_type"].to_numpy(),
+            "name": cands["name"].to_numpy()[pos],
+            "matched_by": chosen["matched_by"].to_numpy(),
+            "match_rule": chosen["match_rule"].to_numpy(),
+            "floor_area_m2": cands["floor_area_m2"].to_numpy(dtype=float)[pos],
+            "floor_area_estimated": cands["floor_area_estimated"].to_numpy(dtype=bool)[pos],
+            "capacity": capacity,
+            "capacity_unit": np.where(np.isnan(capacity), None, unit.to_numpy(dtype=object)),
+            "source": source,
+            "feature_id": feature,
+            **{c: snap[c].to_numpy() for c in SNAP_COLUMNS},
+        },
+        geometry=pts[pos],
+        index=pd.Index(index, name="facility"),
+        crs=network.crs,
+    )
+    # ------------------------------------------------------------------ unmatched
+    why = pd.concat([reasons, *extra], ignore_index=True)
+    kept = np.unique(pos)
+    if report_all:
+        rest = np.setdiff1d(np.arange(len(cands)), np.union1d(kept, why["pos"]))
+        fallback = "no rule matches its category or name" if categories is not None else "no type"
+        why = pd.concat([why, pd.DataFrame({"pos": rest, "reason": fallback})], ignore_index=True)
+    why = why[~why["pos"].isin(kept)].drop_duplicates()
+    why = why.groupby("pos", sort=True)["reason"].agg("; ".join)
+    up = why.index.to_numpy(dtype=int)
+    unmatched = gpd.GeoDataFrame(
+        {"name": cands["name"].to_numpy()[up], "reason": why.to_numpy(dtype=object),
+         "detail": cands["detail"].to_numpy()[up], "source": source},
+        geometry=pts[up], index=pd.Index(labels[up], name="feature"), crs=network.crs,
+    )  # fmt: skip
+    unknown: dict[str, int] = {}
+    if categories is not None and len(up):
+        counts = categories.iloc[up].value_counts()  # NaN (a known category) is not counted
+        unknown = {str(k): int(v) for k, v in counts.items()}
+    report = FacilitiesReport(
+        source=source, n_read=len(cands), n_features=len(kept), n_points=len(points),
+        n_unmatched=len(unmatched), n_far=n_far, n_duplicates=n_dup,
+        unknown_categories=MappingProxyType(unknown),
+    )  # fmt: skip
+    log.info("%s: %d facilities of %d types, %d unmatched", source, len(points),
+             points["facility_type"].nunique(), len(unmatched))  # fmt: skip
+    return Facilities(points, unmatched, report, standards)
+
+
+def _number(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    if column is None or column not in frame:
+        return np.full(len(frame), np.nan)
+    text = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+    return pd.to_numeric(text.str.extract(r"(\d+(?:\.\d+)?)")[0], errors="coerce").to_numpy(float)
+
+
+def _in_network_crs(gdf: gpd.GeoDataFrame, network: PedestrianNetwork, what: str) -> gpd.GeoSeries:
+    crs = check_crs(gdf, name=what)
+    bad = gdf.geometry.isna() | gdf.geometry.is_empty
+    if bad.any():
+        raise InputError(
+            f"{what} has {int(bad.sum())} rows without geometry (first: "
+            f"{list(gdf.index[bad][:5])}); drop or fix them first"
+        )
+    if crs.is_geographic:
+        check_lonlat(gdf, name=what)
+    return gdf.geometry.to_crs(network.crs)
+
+
+def _check_options(max_distance: float, on_far: str) -> None:
+    if on_far not in ("raise", "drop"):
+        raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
+    if not np.isfinite(max_distance) or max_distance <= 0:
+        raise InputError(f"max_distance must be a positive number of metres, not {max_distance}")
+
+
+# --------------------------------------------------------------------------- OpenStreetMap
+def from_osm_file(
+    path: str | Path,
+    network: PedestrianNetwork,
+    *,
+    standards: Standards | None = None,
+    mapping: pd.DataFrame | str | Path | None = None,
+    max_distance: float = 500.0,
+    on_far: OnFar = "drop",
+) -> Facilities:
+    """Read facilities from an OSM XML/PBF file: nodes and areas with :data:`OSM_KEYS`.
+
+    Parameters
+    ----------
+    path
+        OSM XML or PBF file (read offline with pyosmium).
+    network
+        The pedestrian network the facilities are snapped onto.
+    standards, mapping, max_distance, on_far
+        As for :func:`from_osm_features`. Features farther than ``max_distance`` from every
+        street are dropped and reported by default (an extract reaches past its streets).
+
+    Returns
+    -------
+    Facilities
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing or unreadable.
+
+    Examples
+    --------
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> fac = from_osm_file("data/sample/helsinki.osm.pbf", net)
+    >>> fac.report.source, len(fac) >= 7
+    ('osm:helsinki.osm.pbf', True)
+    >>> "osm:node/410088134" in fac.unmatched.index  # outreach for the ill: no type
+    True
+    """
+    std = standards or Standards.default()
+    rules = read_rules(mapping, standards=std)
+    keys = [k for k in dict.fromkeys([*OSM_KEYS, *rules["key"]]) if k]
+    tags = [t for t in dict.fromkeys([*keys, *rules["and_key"], *_EXTRA_TAGS]) if t]
+    feats = read_features(path, keys, tags=tags)
+    if len(feats) == 0:
+        raise EmptyInputError(f"{str(path)!r} holds no nodes or areas with any of the keys {keys}")
+    return from_osm_features(
+        feats, network, standards=std, mapping=rules, max_distance=max_distance,
+        on_far=on_far, source=f"osm:{Path(path).name}",
+    )  # fmt: skip
+
+
+def from_osm_features(
+    features: gpd.GeoDataFrame,
+    network: PedestrianNetwork,
+    *,
+    standards: Standards | None = None,
+    mapping: pd.DataFrame | str | Path | None = None,
+    max_distance: float = 500.0,
+    on_far: OnFar = "drop",
+    source: str = "osm",
+) -> Facilities:
+    """Type OSM features by tag rules, then by Chinese name patterns, and snap them.
+
+    A feature that a typed tag rule matches keeps the tag types; name rules (``name`` and
+    ``name:zh``) type only the others. A feature may get several types (several rules), and
+    then has one row per type, labelled ``"<label>#<type>"``. Features inside an area of the
+    same type (a node inside its own school, the buildings of a school) are dropped and
+    reported. Floor area is footprint x ``building:levels`` for areas that carry it
+    (``floor_area_estimated``); capacity comes from ``capacity``.
+
+    Parameters
+    ----------
+    features
+        Nodes and areas with tag columns (as from ``embedsite._osmfeatures.read_features``);
+        labels are ``"osm:<osm_type>/<osm_id>"`` when those columns exist, else the index.
+    network
+        The pedestrian network to snap onto.
+    standards
+        Registry of facility types (default :meth:`Standards.default`).
+    mapping
+        Tag and name rules (see :func:`read_rules`); default the shipped table.
+    max_distance, on_far
+        Snapping limit in metres; ``"drop"`` reports far features in ``unmatched``,
+        ``"raise"`` raises :class:`~embedsite.errors.FarFromNetworkError`.
+    source
+        Recorded in the ``source`` column.
+
+    Returns
+    -------
+    Facilities
+
+    Raises
+    ------
+    CRSError, EmptyInputError, MissingColumnError
+        No CRS; no rows; none of the tag or name columns the rules use.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> feats = gpd.GeoDataFrame(
+    ...     {"amenity": ["school", "restaurant"], "name": ["五老村幼儿园", "长者食堂"]},
+    ...     geometry=[shapely.Point(24.945, 60.170), shapely.Point(24.941, 60.171)], crs=4326)
+    >>> fac = from_osm_features(feats, net)
+    >>> fac.points[["facility_type", "matched_by"]].values.tolist()
+    [['kindergarten', 'tag'], ['community_canteen', 'name']]
+    """
+    _check_options(max_distance, on_far)
+    if not isinstance(features, gpd.GeoDataFrame):
+        raise InputError(f"features must be a GeoDataFrame, not {type(features).__name__}")
+    std = standards or Standards.default()
+    rules = mapping if _is_rules(mapping) else read_rules(mapping, standards=std)
+    assert isinstance(rules, pd.DataFrame)
+    used = [c for c in dict.fromkeys([*rules["key"], *rules["and_key"], *_NAME_TAGS]) if c]
+    check_crs(features, name="features")
+    if not any(c in features for c in used):
+        raise MissingColumnError(
+            f"features has none of the tag or name columns the rules use ({', '.join(used)}); "
+            f"available columns: {list(features.columns)}"
+        )
+    geoms = _in_network_crs(features, network, "features")
+    if {"osm_type", "osm_id"} <= set(features.columns):
+        labels = "osm:" + features["osm_type"].astype(str) + "/" + features["osm_id"].astype(str)
+    else:
+        labels = pd.Series(features.index.astype(str), index=features.index)
+    if labels.duplicated().any():
+        raise InputError(
+            f"feature labels must be unique; repeated: {list(labels[labels.duplicated()][:5])}"
+        )
+    frame = pd.DataFrame(features.drop(columns=features.geometry.name))
+    names = _name_text(frame)
+    tag = rules["key"] != ""
+    bases, conds = _name_rules(rules, names)
+    for i in np.flatnonzero(tag.to_numpy()):
+        r = rules.iloc[i]
+        bases[i] = _tag_mask(frame, r["key"], r["value"])
+        conds[i] = f"{r['key']}={r['value'] or '*'}"
+        if r["and_key"]:
+            bases[i] = bases[i] & _tag_mask(frame, r["and_key"], r["and_value"])
+            conds[i] += f" & {r['and_key']}={r['and_value'] or '*'}"
+    by = np.where(tag, "tag", "name").tolist()
+    hits, reasons = _run_rules(rules, bases, conds, by, [0] * len(rules), names)
+    footprint = shapely.area(geoms.to_numpy())
+    floor = footprint * _number(frame, "building:levels")
+    floor[~(floor > 0)] = np.nan
+    shown = [c for c in dict.fromkeys([*rules["key"], *rules["and_key"]]) if c and c in frame]
+    detail = pd.Series("", index=frame.index, dtype=object)
+    for key in shown:  # one vectorised pass per tag key
+        value = _text(frame, key)
+        detail = detail + np.where(value != "", key + "=" + value + "; ", "")
+    cands = gpd.GeoDataFrame(
+        {"label": labels.to_numpy(), "name": _text(frame, "name").replace("", None).to_numpy(),
+         "detail": detail.str.rstrip("; ").to_numpy(), "floor_area_m2": floor,
+         "floor_area_estimated": ~np.isnan(floor), "capacity": _number(frame, "capacity")},
+        geometry=geoms.to_numpy(), crs=network.crs,
+    )  # fmt: skip
+    return _finish(cands, hits, reasons, network, std, source=source, max_distance=max_distance,
+                   on_far=on_far, report_all=False, within=True)  # fmt: skip
+
+
+def _is_rules(mapping: object) -> bool:
+    return isinstance(mapping, pd.DataFrame) and list(mapping.columns) == list(_RULE_COLUMNS)
+
+
+def _name_text(frame: pd.DataFrame, columns: Iterable[str] = _NAME_TAGS) -> pd.Series:
+    text = pd.Series("", index=frame.index, dtype=object)
+    for col in columns:
+        text = text + "\n" + _text(frame, col)
+    return text
+
+
+# --------------------------------------------------------------------------- tables
+def _read_table(table: pd.DataFrame | str | Path, what: str) -> pd.DataFrame:
+    if isinstance(table, pd.DataFrame):
+        return table
+    if not isinstance(table, str | Path):
+        raise InputError(
+            f"{what} must be a DataFrame, GeoDataFrame or CSV path, not {type(table).__name__}"
+        )
+    for encoding in ("utf-8-sig", "gb18030"):  # Chinese exports are often GBK
+        try:
+            return pd.read_csv(table, encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+        except (OSError, pd.errors.ParserError) as exc:
+            raise DataFileError(f"cannot read {what} {str(table)!r}: {exc}") from exc
+    raise DataFileError(f"cannot decode {what} {str(table)!r} as UTF-8 or GB18030")
+
+
+def _find(frame: pd.DataFrame, given: str | None, options: Iterable[str], what: str) -> str | None:
+    """The column named ``given`` (an error if absent), else the first of ``options`` present."""
+    if given is not None:
+        if given not in frame.columns:
+            raise MissingColumnError(
+                f"{what} has no column {given!r}; available columns: {list(frame.columns)}"
+            )
+        return given
+    lower = {str(c).lower(): str(c) for c in frame.columns}
+    return next((lower[o] for o in options if o in lower), None)
+
+
+def _column(
+    frame: pd.DataFrame, given: str | None, options: Iterable[str], what: str, role: str
+) -> str:
+    found = _find(frame, given, options, what)
+    if found is None:
+        raise MissingColumnError(
+            f"{what} has no {role} column (looked for {', '.join(options)}); available columns: "
+            f"{list(frame.columns)}; name it with the matching argument"
+        )
+    return found
+
+
+def _table_points(
+    table: pd.DataFrame, *, lon: str | None, lat: str | None, system: CoordinateSystem, what: str
+) -> gpd.GeoDataFrame:
+    """Points of a table (its geometry, lon/lat columns or an Amap "lng,lat" location), WGS-84."""
+    if len(table) == 0:
+        raise EmptyInputError(f"{what} is empty (0 rows); pass at least one facility")
+    if isinstance(table, gpd.GeoDataFrame) and lon is None and lat is None:
+        gdf = table
+        check_crs(gdf, name=what)
+    else:
+        if (
+            lon is None
+            and lat is None
+            and "location" in table.columns
+            and not any(str(c).lower() in (*_LON, *_LAT) for c in table.columns)
+        ):
+            xy = table["location"].astype(str).str.split(",", n=1, expand=True)
+            xy = xy.reindex(columns=[0, 1])
+            x, y, cols = xy[0], xy[1], ["location"]
+        else:
+            cols = [
+                _column(table, lon, _LON, what, "longitude"),
+                _column(table, lat, _LAT, what, "latitude"),
+            ]
+            x, y = table[cols[0]], table[cols[1]]
+        x = pd.to_numeric(x, errors="coerce")
+        y = pd.to_numeric(y, errors="coerce")
+        bad = (x.isna() | y.isna()).to_numpy()
+        if bad.any():
+            raise InputError(
+                f"{what}: {int(bad.sum())} row(s) have missing or non-numeric coordinates in "
+                f"{cols}, e.g. {table.loc[bad, cols].head(3).to_dict('index')}; fix or drop them"
+            )
+        frame = pd.DataFrame(
+            table.drop(columns=getattr(table, "geometry", pd.Series()).name or [], errors="ignore")
+        )
+        gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
+    if system != "wgs84":
+        return to_wgs84(gdf, source=system)  # checks lon/lat (swapped axes, metres)
+    return gdf
+
+
+def _resolve_types(
+    raw: pd.Series, standards: Standards, column: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split multi-type cells, look up each distinct value once -> (pos, key, value)."""
+    parts = raw.astype(object).where(raw.notna(), "").astype(str).str.split(_TYPE_SEPARATORS)
+    long = parts.explode().str.strip()
+    pos = np.repeat(np.arange(len(raw)), parts.str.len().to_numpy())
+    keep = (long != "").to_numpy()
+    values, pos = long.to_numpy(dtype=object)[keep], pos[keep]
+    unknown = [v for v in pd.unique(values) if v not in standards]
+    if unknown:
+        try:
+            standards[unknown[0]]
+        except UnknownFacilityTypeError as exc:
+            n = int(np.isin(values, unknown).sum())
+            raise UnknownFacilityTypeError(
+                f"column {column!r} has {len(unknown)} unknown facility type(s) in {n} row(s): "
+                f"{unknown[:5]}; use standards keys or Chinese names. {exc}"
+            ) from None
+    keys = {v: standards[v].key for v in pd.unique(values)}  # one lookup per distinct value
+    return pos, pd.Series(values).map(keys).to_numpy(dtype=object), values
+
+
+def from_table(
+    table: pd.DataFrame | str | Path,
+    network: PedestrianNetwork,
+    *,
+    type_column: str,
+    name_column: str | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
+    coordinate_system: CoordinateSystem = "wgs84",
+    floor_area_column: str | None = None,
+    capacity_column: str | None = None,
+    capacity_unit: str | None = None,
+    standards: Standards | None = None,
+    max_distance: float = 500.0,
+    on_far: OnFar = "raise",
+    source: str = "table",
+) -> Facilities:
+    """Read the city's own facility list: a GeoDataFrame, or a DataFrame/CSV with lon/lat.
+
+    Parameters
+    ----------
+    table
+        A GeoDataFrame (any CRS; areas become a point inside them), or a DataFrame or CSV
+        path (UTF-8 or GBK) with longitude/latitude columns. Its index labels the facilities.
+    network
+        The pedestrian network to snap onto.
+    type_column
+        Facility types as standards keys or Chinese names (``"幼儿园"``); several in one
+        cell separated by ``;``, ``、`` or ``,`` give one row per type.
+    name_column, floor_area_column, capacity_column
+        Optional columns for the name, floor area (m²) and capacity.
+    lon, lat
+        Coordinate columns (default: ``lon``/``lng``/``longitude``/``经度`` and
+        ``lat``/``latitude``/``纬度``, or an Amap-style ``location`` "lng,lat").
+    coordinate_system
+        ``"wgs84"``, ``"gcj02"`` (Amap/Tencent) or ``"bd09"`` (Baidu): converted to WGS-84.
+    capacity_unit
+        Unit of the capacity column (default: the type's unit in the standards, else places).
+    standards, max_distance, on_far, source
+        As for :func:`from_osm_features` (far rows raise by default).
+
+    Returns
+    -------
+    Facilities
+
+    Raises
+    ------
+    UnknownFacilityTypeError
+        A type value is unknown (the message lists the known types and the closest match).
+    MissingColumnError, EmptyInputError, CRSError, CoordinateSystemError, FarFromNetworkError
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> df = pd.DataFrame({"类型": ["幼儿园", "托育;助餐点"], "lon": [24.945, 24.941],
+    ...                    "lat": [60.170, 60.171]}, index=["k1", "c2"])
+    >>> fac = from_table(df, net, type_column="类型")
+    >>> fac.points["facility_type"].to_dict()
+    {'k1': 'kindergarten', 'c2#nursery': 'nursery', 'c2#community_canteen': 'community_canteen'}
+    """
+    _check_options(max_distance, on_far)
+    std = standards or Standards.default()
+    df = _read_table(table, "table")
+    if len(df) == 0:
+        raise EmptyInputError("table is empty (0 rows); pass at least one facility")
+    for col in (type_column, name_column, floor_area_column, capacity_column):
+        _find(df, col, (), "table")
+    if df.index.duplicated().any():
+        raise InputError(f"the table's index labels facilities and must be unique; repeated: "
+                         f"{list(df.index[df.index.duplicated()][:5])}")  # fmt: skip
+    geoms = _in_network_crs(
+        _table_points(df, lon=lon, lat=lat, system=coordinate_system, what="table"),
+        network,
+        "table",
+    )
+    pos, keys, values = _resolve_types(df[type_column], std, type_column)
+    hits = pd.DataFrame({"pos": pos, "facility_type": keys, "matched_by": "user",
+                         "match_rule": type_column + "=" + pd.Series(values, dtype=object),
+                         "spec": 0, "order": 0})  # fmt: skip
+    missing = np.setdiff1d(np.arange(len(df)), pos)
+    reasons = pd.DataFrame({"pos": missing, "reason": f"no facility type in {type_column!r}"})
+    floor = _number(df, floor_area_column)
+    cands = gpd.GeoDataFrame(
+        {"label": df.index.to_numpy(dtype=object),
+         "name": _text(df, name_column).replace("", None).to_numpy() if name_column else None,
+         "detail": _text(df, type_column).to_numpy(), "floor_area_m2": floor,
+         "floor_area_estimated": False, "capacity": _number(df, capacity_column)},
+        geometry=geoms.to_numpy(), crs=network.crs,
+    )  # fmt: skip
+    return _finish(cands, hits, reasons, network, std, source=source, max_distance=max_distance,
+                   on_far=on_far, report_all=True, capacity_unit=capacity_unit)  # fmt: skip
+
+
+def from_poi_export(
+    table: pd.DataFrame | str | Path,
+    network: PedestrianNetwork,
+    *,
+    provider: Provider,
+    name_column: str = "name",
+    category_column: str | None = None,
+    code_column: str | None = None,
+    id_column: str | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
+    coordinate_system: CoordinateSystem | None = None,
+    standards: Standards | None = None,
+    categories: pd.DataFrame | str | Path | None = None,
+    mapping: pd.DataFrame | str | Path | None = None,
+    max_distance: float = 500.0,
+    on_far: OnFar = "raise",
+) -> Facilities:
+    """Read an Amap, Baidu or Tencent POI export, typed by category and then by name.
+
+    Expected columns (found case-insensitively; name others with the arguments):
+
+    * Amap (高德, GCJ-02): ``name``, ``type`` ("医疗保健服务;诊所;诊所", several joined by
+      ``|``), ``typecode`` ("090300"), ``location`` ("lng,lat") or ``lon``/``lng`` and
+      ``lat`` columns, ``id``;
+    * Baidu (百度, BD-09): ``name``, ``tag`` (or ``type``; "教育培训;幼儿园"), ``lng``/``lat``,
+      ``uid``;
+    * Tencent (腾讯, GCJ-02): ``name``, ``category`` ("教育学校:幼儿园"), ``lng``/``lat``, ``id``.
+
+    The most specific category rule wins (:func:`read_poi_categories`); rows no typed
+    category rule matches fall back to the name rules of :func:`read_rules`. Every row not
+    kept is in ``unmatched`` with its reason; categories no rule knows are counted in
+    ``report.unknown_categories``. Rows repeating an id are reported, not typed twice.
+
+    Parameters
+    ----------
+    table
+        A DataFrame, GeoDataFrame (lon/lat) or CSV path (UTF-8 or GBK).
+    network
+        The pedestrian network to snap onto.
+    provider
+        ``"amap"``, ``"baidu"`` or ``"tencent"``.
+    name_column, category_column, code_column, id_column, lon, lat
+        Column names, when not the usual ones.
+    coordinate_system
+        What the coordinates are in; default the provider's (GCJ-02, or BD-09 for Baidu).
+        Pass ``"wgs84"`` for an export already converted.
+    standards, categories, mapping
+        Facility types, POI category rules and name rules (default: the shipped tables).
+    max_distance, on_far
+        Snapping limit and what to do beyond it (raise by default).
+
+    Returns
+    -------
+    Facilities
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import embedsite.network as en
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> amap = pd.DataFrame({
+    ...     "id": ["B001", "B002", "B003"], "name": ["阳光幼儿园", "长者食堂", "某某宾馆"],
+    ...     "type": ["科教文化服务;学校;幼儿园", "餐饮服务;中餐厅;中餐厅", "住宿服务;宾馆酒店"],
+    ...     "location": ["24.945,60.170", "24.941,60.171", "24.943,60.169"]})
+    >>> fac = from_poi_export(amap, net, provider="amap")  # outside China GCJ-02 = WGS-84
+    >>> fac.points[["facility_type", "matched_by"]].values.tolist()
+    [['kindergarten', 'category'], ['community_canteen', 'name']]
+    >>> dict(fac.report.unknown_categories)
+    {'住宿服务;宾馆酒店': 1}
+    """
+    _check_options(max_distance, on_far)
+    if provider not in _PROVIDERS:
+        raise InputError(f"provider must be one of {list(_PROVIDERS)}, not {provider!r}")
+    std = standards or Standards.default()
+    system, cat_options, code_options, id_options = _PROVIDERS[provider]
+    what = f"the {provider} export"
+    df = _read_table(table, what)
+    if len(df) == 0:
+        raise EmptyInputError(f"{what} is empty (0 rows)")
+    name_col = _column(df, name_column, (), what, "name")
+    cat_col = _find(df, category_column, cat_options, what)
+    code_col = _find(df, code_column, code_options, what)
+    if cat_col is None and code_col is None:
+        raise MissingColumnError(
+            f"{what} has no category column (looked for {', '.join(cat_options + code_options)}); "
+            f"available columns: {list(df.columns)}; name it with category_column="
+        )
+    gdf = _table_points(df, lon=lon, lat=lat, system=coordinate_system or system, what=what)
+    geoms = _in_network_crs(gdf, network, what)
+    id_col = _find(df, id_column, id_options, what)
+    ids = (df[id_col] if id_col else df.index.to_series()).astype(str).to_numpy(dtype=object)
+    labels = pd.Series(provider + ":" + ids, dtype=object)
+    dup = labels.duplicated().to_numpy()
+    first = labels[dup].to_numpy()
+    labels[dup] = labels[dup] + "#" + pd.Series(np.flatnonzero(dup), dtype=str).to_numpy()
+    cats = _text(df, cat_col).str.replace(r"\s*[:：>]\s*", ";", regex=True).str.strip()
+    codes = _text(df, code_col).str.strip() if code_col else pd.Series("", index=df.index)
+    crules = read_poi_categories(categories, standards=std)
+    fields = ["category"] * (cat_col is not None) + ["code"] * (code_col is not None)
+    crules = crules[(crules["provider"] == provider) & crules["field"].isin(fields)]
+    crules = crules.reset_index(drop=True)
+    nrules = read_rules(mapping, standards=std).query("key == ''").reset_index(drop=True)
+    names = _name_text(df, [name_col])
+    bases, conds, spec = [], [], []
+    for fld, cat in zip(crules["field"], crules["category"], strict=True):  # per rule
+        text, tail = (cats, r"(?:;|\||$)") if fld == "category" else (codes, "")
+        bases.append(_contains(text, rf"(?:^|\|){re.escape(cat)}{tail}") & ~dup)
+        conds.append(
+            f"{provider} {'category ' + cat if fld == 'category' else 'typecode ' + cat + '*'}"
+        )
+        spec.append(cat.count(";") + 1 if fld == "category" else len(cat) // 2)
+    known = np.logical_or.reduce(bases) if bases else np.zeros(len(df), bool)
+    nb, nc = _name_rules(nrules, names)
+    rules = pd.concat([crules, nrules], ignore_index=True)[
+        list(_RULE_COLUMNS[:1]) + ["name_pattern", "name_exclude", "note"]
+    ]
+    by = ["category"] * len(crules) + ["name"] * len(nrules)
+    hits, reasons = _run_rules(rules, bases + [b & ~dup for b in nb], conds + nc, by,
+                               spec + [0] * len(nrules), names)  # fmt: skip
+    extra = pd.DataFrame(
+        {"pos": np.flatnonzero(dup), "reason": [f"repeats {f} (same id)" for f in first]}
+    )
+    unknown = ~known & ~dup & (cats != "").to_numpy()
+    u = pd.DataFrame(
+        {
+            "pos": np.flatnonzero(unknown),
+            "reason": f"unknown {provider} category; no name rule matches",
+        }
+    )
+    detail = cats + np.where(codes != "", " (" + codes + ")", "")
+    cands = gpd.GeoDataFrame(
+        {"label": labels.to_numpy(), "name": _text(df, name_col).replace("", None).to_numpy(),
+         "detail": detail.to_numpy(), "floor_area_m2": np.nan, "floor_area_estimated": False,
+         "capacity": np.nan},
+        geometry=geoms.to_numpy(), crs=network.crs,
+    )  # fmt: skip
+    return _finish(cands, hits, pd.concat([reasons, extra, u], ignore_index=True), network, std,
+                   source=provider, max_distance=max_distance, on_far=on_far, report_all=True,
+                   categories=cats.where(unknown, None))  # fmt: skip

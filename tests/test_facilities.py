@@ -170,7 +170,8 @@ def test_tag_rules(helsinki_net):
         tag_rules["key"] + "=" + tag_rules["value"]
         + np.where(tag_rules["and_key"] != "",
                    " & " + tag_rules["and_key"] + "=" + tag_rules["and_value"], "")
-        + np.where(tag_rules["name_pattern"] != "", " & name~/" + tag_rules["name_pattern"] + "/", "")
+        + np.where(tag_rules["name_pattern"] != "",
+                   " & name~/" + tag_rules["name_pattern"] + "/", "")
     )  # fmt: skip
     assert set(labels) <= set(fac.points["match_rule"])
     # the feature with two types has two rows, labelled by type
@@ -235,8 +236,8 @@ def test_name_rules(helsinki_net):
         assert got.get(f"osm:node/{i}", set()) == NAME_CASES[name], name
     assert set(fac.points["matched_by"]) == {"name"}
     # excluded names are reported; names that never looked relevant are not
-    assert "osm:node/%d" % (names.index("教工食堂") + 1) in fac.unmatched.index
-    assert "osm:node/%d" % (names.index("瑞幸咖啡") + 1) not in fac.unmatched.index
+    assert f"osm:node/{names.index('教工食堂') + 1}" in fac.unmatched.index
+    assert f"osm:node/{names.index('瑞幸咖啡') + 1}" not in fac.unmatched.index
 
 
 def test_name_zh_column_is_matched(helsinki_net):
@@ -279,7 +280,7 @@ def _street_points(net, n: int) -> tuple[np.ndarray, np.ndarray]:
     edges = net.edges
     edges = edges[edges["length"] > 60].iloc[:: max(1, len(edges) // (3 * n))].iloc[:n]
     mid = shapely.line_interpolate_point(edges.geometry.to_numpy(), 0.5, normalized=True)
-    pts = gpd.GeoSeries(shapely.transform(mid, lambda c: c + [0.0, 15.0]), crs=net.crs)
+    pts = gpd.GeoSeries(shapely.transform(mid, lambda c: c + np.array([0.0, 15.0])), crs=net.crs)
     wgs = pts.to_crs(4326)
     return wgs.x.to_numpy(), wgs.y.to_numpy()
 
@@ -400,7 +401,9 @@ def test_user_table_with_chinese_types(nanjing_net, tmp_path):
     assert p.loc["F2", "floor_area_m2"] == 1800 and p.loc["F2", "capacity_unit"] == "places"
     assert np.isnan(p.loc["F1", "capacity"]) and pd.isna(p.loc["F1", "capacity_unit"])
     s = fac.summary()
-    assert s.loc["community_canteen", "user"] == 2 and s.loc["community_canteen", "with_capacity"] == 2
+    assert (
+        s.loc["community_canteen", "user"] == 2 and s.loc["community_canteen", "with_capacity"] == 2
+    )
 
 
 def test_user_geodataframe_gcj02(nanjing_net):

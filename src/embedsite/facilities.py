@@ -1,19 +1,18 @@
 """Stage 2 supply: the existing facilities, typed and placed on the pedestrian network.
 
-A :class:`Facilities` holds one row per facility and type, with the standards key it was
-matched to, how it was matched (``"tag"``, ``"name"``, ``"category"`` or ``"user"``) and by
-which rule, floor area and capacity where known, and its snap onto the street network.
-Candidates that looked relevant but fit no type are kept in :attr:`Facilities.unmatched` with
-the reason; nothing is dropped silently. Loaders are functions beside it:
+A :class:`Facilities` holds one row per facility and type: the standards key, how it was
+matched (``"tag"``, ``"name"``, ``"category"``, ``"user"``) and by which rule, floor area and
+capacity where known, and its snap onto the streets. Candidates that looked relevant but fit
+no type are in :attr:`Facilities.unmatched` with the reason; nothing is dropped silently.
 
-* :func:`from_osm_file` / :func:`from_osm_features`: OpenStreetMap, by tag rules and then
-  Chinese name patterns (care facilities in Chinese cities are thinly tagged);
-* :func:`from_poi_export`: Amap/Baidu/Tencent POI exports (GCJ-02/BD-09 converted to WGS-84),
-  by the provider's category and then name patterns;
+* :func:`from_osm_file` / :func:`from_osm_features`: OpenStreetMap, by tag rules, then Chinese
+  name patterns (care facilities in Chinese cities are thinly tagged);
+* :func:`from_poi_export`: Amap/Baidu/Tencent exports (GCJ-02/BD-09 converted to WGS-84), by
+  the provider's category, then name patterns;
 * :func:`from_table`: the city's own list, types given as keys or Chinese names.
 
-The rules are readable tables shipped with the package (:func:`read_rules`,
-:func:`read_poi_categories`); pass your own to any loader with ``mapping=``/``categories=``.
+The rules are readable CSV tables shipped with the package (:func:`read_rules`,
+:func:`read_poi_categories`); pass your own with ``mapping=`` / ``categories=``.
 
 Examples
 --------
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -60,6 +59,7 @@ from embedsite.standards import Standards
 
 __all__ = [
     "OSM_KEYS",
+    "POINT_COLUMNS",
     "Facilities",
     "FacilitiesReport",
     "MatchedBy",
@@ -87,43 +87,38 @@ SNAP_COLUMNS = ("edge", "u", "v", "position_m", "to_u_m", "to_v_m", "access_m")
 POINT_COLUMNS = ("facility_type", "name", "matched_by", "match_rule", "floor_area_m2",
                  "floor_area_estimated", "capacity", "capacity_unit", "source", "feature_id",
                  *SNAP_COLUMNS)  # fmt: skip
-UNMATCHED_COLUMNS = ("name", "reason", "detail", "source")
 _RULE_COLUMNS = ("facility_type", "key", "value", "and_key", "and_value", "name_pattern",
                  "name_exclude", "note")  # fmt: skip
-_POI_COLUMNS = ("provider", "field", "category", "facility_type", "name_pattern", "name_exclude",
-                "note")  # fmt: skip
-# provider: (coordinate system, category columns, typecode columns, id columns), in preference
-_PROVIDERS: dict[str, tuple[CoordinateSystem, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+_POI_COLUMNS = ("provider", "field", "category", "facility_type", "name_pattern",
+                "name_exclude", "note")  # fmt: skip
+_OPTIONAL = ("note", "and_key", "and_value")
+# provider: (coordinate system, category columns, typecode columns, id columns), by preference
+_PROVIDERS: dict[str, tuple[CoordinateSystem, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]
+_PROVIDERS = {
     "amap": ("gcj02", ("type", "category"), ("typecode",), ("id", "poi_id")),
     "baidu": ("bd09", ("tag", "type", "category"), (), ("uid", "id")),
     "tencent": ("gcj02", ("category", "type"), (), ("id",)),
-}  # fmt: skip
+}
 _LON = ("lon", "lng", "longitude", "经度")
 _LAT = ("lat", "latitude", "纬度")
 _TYPE_SEPARATORS = r"[;；、,，|]"
 
 
-# --------------------------------------------------------------------------- result objects
+# --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class FacilitiesReport:
-    """What a loader read, matched and left out, and why.
+    """What a loader read, matched and left out.
 
     Attributes
     ----------
     source
         Where the facilities came from (``"osm:<file>"``, ``"amap"``, ``"table"``...).
-    n_read
-        Features or rows read.
-    n_features
-        Features matched to at least one type and kept.
-    n_points
-        Rows of :attr:`Facilities.points` (a feature serving several types has several).
-    n_unmatched
-        Rows of :attr:`Facilities.unmatched`.
-    n_far
-        Features left out as farther from every street than ``max_distance``.
-    n_duplicates
-        Features left out as parts or repeats of another of the same type.
+    n_read, n_features, n_points, n_unmatched
+        Features (rows) read; features kept; rows of ``points`` (one per feature and type);
+        rows of ``unmatched``.
+    n_far, n_duplicates
+        Features left out as farther from every street than ``max_distance``, and as parts or
+        repeats of another feature of the same type.
     unknown_categories
         POI categories no rule knows, with how many unmatched rows carry each.
     """
@@ -148,19 +143,17 @@ class Facilities:
     ----------
     points : GeoDataFrame
         In the network CRS, indexed by stable labels (``"osm:way/123"``, ``"amap:B0FF..."``,
-        the user's index; ``"<label>#<type>"`` when one feature serves several types), with
-        ``facility_type`` (a standards key), ``name``, ``matched_by``, ``match_rule``,
-        ``floor_area_m2`` (NaN when unknown), ``floor_area_estimated`` (footprint x
-        building:levels), ``capacity`` (NaN when unknown), ``capacity_unit``, ``source``,
-        ``feature_id`` (the label of the source feature), the snap columns of
-        :meth:`~embedsite.network.PedestrianNetwork.snap` and the facility's point as
-        ``geometry`` (areas: a point inside them).
+        the user's index; ``"<label>#<type>"`` when a feature serves several types), with the
+        columns of :data:`POINT_COLUMNS`: ``facility_type`` (standards key), ``name``,
+        ``matched_by``, ``match_rule``, ``floor_area_m2`` (NaN when unknown),
+        ``floor_area_estimated`` (footprint x building:levels), ``capacity`` (NaN when
+        unknown), ``capacity_unit``, ``source``, ``feature_id`` (the source feature's label),
+        the snap columns of :meth:`~embedsite.network.PedestrianNetwork.snap`, and the
+        facility's point as ``geometry`` (areas: a point inside them).
     unmatched : GeoDataFrame
-        Candidates that looked relevant but were not kept: ``name``, ``reason``, ``detail``
-        (tags or category), ``source`` and their point.
+        Candidates not kept: ``name``, ``reason``, ``detail`` (tags or category), ``source``.
     report : FacilitiesReport
     standards : Standards
-        The registry the types come from.
 
     Examples
     --------
@@ -218,9 +211,9 @@ class Facilities:
 
     def __repr__(self) -> str:
         counts = self._points["facility_type"].value_counts()
-        shown = ", ".join(f"{k}: {counts[k]}" for k in self.types)
+        shown = ", ".join(f"{k}: {counts[k]}" for k in self.types) or "none"
         return (
-            f"Facilities({len(self)} points from {self._report.source}: {shown or 'none'}; "
+            f"Facilities({len(self)} points from {self._report.source}: {shown}; "
             f"{len(self._unmatched)} unmatched)"
         )
 
@@ -249,9 +242,9 @@ class Facilities:
         Returns
         -------
         DataFrame
-            Index ``facility_type``; columns ``name_zh``, ``name_en``, ``count``, one count per
-            way of matching (``tag``, ``name``, ``category``, ``user``), ``with_floor_area``
-            and ``with_capacity``. Types without facilities have zero counts.
+            Index ``facility_type``; columns ``name_zh``, ``name_en``, ``count``, a count per
+            way of matching (``tag``, ``name``, ``category``, ``user``), ``with_floor_area``,
+            ``with_capacity``. Types without facilities have zero counts.
 
         Examples
         --------
@@ -266,25 +259,19 @@ class Facilities:
         p = self._points
         keys = pd.Index(list(self._standards), name="facility_type")
         names = self._standards.to_frame()[["name_zh", "name_en"]].reindex(keys)
-        by = pd.crosstab(p["facility_type"], p["matched_by"]).reindex(
-            index=keys, columns=list(MATCHED_BY), fill_value=0
-        )
-        grouped = p.groupby("facility_type")
+        by = pd.crosstab(p["facility_type"], p["matched_by"])
+        by = by.reindex(index=keys, columns=list(MATCHED_BY), fill_value=0)
+        g = p.groupby("facility_type")
         known = pd.DataFrame(
-            {
-                "count": grouped.size(),
-                "with_floor_area": grouped["floor_area_m2"].count(),
-                "with_capacity": grouped["capacity"].count(),
-            }
+            {"with_floor_area": g["floor_area_m2"].count(), "with_capacity": g["capacity"].count()}
         ).reindex(keys, fill_value=0)
-        out = pd.concat([names, known[["count"]], by, known.drop(columns="count")], axis=1)
-        return out.astype(
-            dict.fromkeys(["count", *MATCHED_BY, "with_floor_area", "with_capacity"], int)
-        )
+        count = g.size().reindex(keys, fill_value=0).rename("count")
+        out = pd.concat([names, count, by, known], axis=1)
+        return out.astype(dict.fromkeys([*out.columns[2:]], int))
 
 
 # --------------------------------------------------------------------------- rule tables
-def _read_csv_table(
+def _rule_table(
     source: pd.DataFrame | str | Path | None, default: str, columns: tuple[str, ...], what: str
 ) -> pd.DataFrame:
     if source is None:
@@ -297,48 +284,47 @@ def _read_csv_table(
             table = pd.read_csv(source, dtype=str, keep_default_na=False, comment="#")
         except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise DataFileError(f"cannot read the {what} table {str(source)!r}: {exc}") from exc
-    missing = [c for c in columns if c not in table.columns and c not in ("note", "and_key",
-                                                                         "and_value")]  # fmt: skip
+    missing = [c for c in columns if c not in table.columns and c not in _OPTIONAL]
     if missing:
         raise MissingColumnError(
             f"the {what} table lacks column(s) {missing}; it has {list(table.columns)}. "
-            f"Columns: {', '.join(columns)} (see the shipped {default})"
+            f"Columns: {', '.join(columns)} (see the shipped embedsite/{default})"
         )
-    table = table.reindex(columns=list(columns), fill_value="")
-    return table.apply(lambda col: col.str.strip()).reset_index(drop=True)
+    table = table.reindex(columns=list(columns), fill_value="").reset_index(drop=True)
+    return table.apply(lambda col: col.str.strip())
 
 
 def _check_table(table: pd.DataFrame, standards: Standards, what: str) -> pd.DataFrame:
     types = table["facility_type"]
-    for value in types[types != ""].unique():  # one check per distinct type, not per row
+    keys = {}
+    for value in types[types != ""].unique():  # one lookup per distinct type
         try:
-            key = standards[value].key
+            keys[value] = standards[value].key
         except UnknownFacilityTypeError as exc:
-            raise UnknownFacilityTypeError(f"the {what} table names {exc}") from None
-        types = types.where(types != value, key)
+            raise UnknownFacilityTypeError(f"the {what} table names an {exc}") from None
     for col in ("name_pattern", "name_exclude"):
         for pattern in table[col][table[col] != ""].unique():
             try:
                 re.compile(pattern)
             except re.error as exc:
                 raise InputError(
-                    f"{col} {pattern!r} in the {what} table is not a valid regular expression: "
-                    f"{exc}"
+                    f"{col} {pattern!r} in the {what} table is not a valid regular expression "
+                    f"({exc}); escape literal brackets and use (?:...) groups"
                 ) from None
-    return table.assign(facility_type=types)
+    return table.assign(facility_type=types.replace(keys))
 
 
 def read_rules(
     source: pd.DataFrame | str | Path | None = None, *, standards: Standards | None = None
 ) -> pd.DataFrame:
-    """The OSM tag and Chinese name rules: shipped ``facility_rules.csv``, or your own table.
+    """The OSM tag and Chinese name rules: the shipped ``facility_rules.csv``, or your own.
 
     Parameters
     ----------
     source
         A table or CSV path with columns ``facility_type``, ``key``, ``value``, ``and_key``,
-        ``and_value``, ``name_pattern``, ``name_exclude``, ``note`` (see the shipped file's
-        header); ``None`` reads the shipped rules.
+        ``and_value``, ``name_pattern``, ``name_exclude``, ``note`` (the shipped file's header
+        explains them); ``None`` reads the shipped rules.
     standards
         Registry the types are checked against (Chinese names become keys).
 
@@ -350,7 +336,7 @@ def read_rules(
     Raises
     ------
     UnknownFacilityTypeError, MissingColumnError, InputError
-        On an unknown type, a missing column or an invalid regular expression.
+        An unknown type, a missing column, an invalid regular expression.
 
     Examples
     --------
@@ -358,25 +344,25 @@ def read_rules(
     >>> rules.query("key == 'amenity' and value == 'kindergarten'")["facility_type"].tolist()
     ['kindergarten']
     """
-    table = _read_csv_table(source, "data/facility_rules.csv", _RULE_COLUMNS, "rules")
-    no_key = (table["key"] == "") & (table["name_pattern"] == "")
-    if no_key.any():
-        raise InputError(f"rules need a key or a name_pattern; rows {list(table.index[no_key])}")
+    table = _rule_table(source, "data/facility_rules.csv", _RULE_COLUMNS, "rules")
+    empty = (table["key"] == "") & (table["name_pattern"] == "")
+    if empty.any():
+        raise InputError(f"rules need a key or a name_pattern; rows {list(table.index[empty])}")
     return _check_table(table, standards or Standards.default(), "rules")
 
 
 def read_poi_categories(
     source: pd.DataFrame | str | Path | None = None, *, standards: Standards | None = None
 ) -> pd.DataFrame:
-    """The POI category rules: shipped ``poi_categories.csv``, or your own table.
+    """The POI category rules: the shipped ``poi_categories.csv``, or your own.
 
     Parameters
     ----------
     source
         A table or CSV path with columns ``provider`` (amap/baidu/tencent), ``field``
-        (``"category"``: a category path, levels joined by ``;``; ``"code"``: an Amap typecode
-        prefix), ``category``, ``facility_type`` (empty: known, but no facility type),
-        ``name_pattern``, ``name_exclude``, ``note``; ``None`` reads the shipped table.
+        (``"category"``: a category path, levels joined by ``;``; ``"code"``: an Amap
+        typecode prefix), ``category``, ``facility_type`` (empty: known, but no facility
+        type), ``name_pattern``, ``name_exclude``, ``note``; ``None`` reads the shipped table.
     standards
         Registry the types are checked against.
 
@@ -386,7 +372,7 @@ def read_poi_categories(
     >>> cats.query("category == '教育培训;幼儿园'")["facility_type"].tolist()
     ['kindergarten']
     """
-    table = _read_csv_table(source, "data/poi_categories.csv", _POI_COLUMNS, "POI categories")
+    table = _rule_table(source, "data/poi_categories.csv", _POI_COLUMNS, "POI categories")
     bad = ~table["field"].isin(["category", "code"]) | ~table["provider"].isin(_PROVIDERS)
     if bad.any():
         raise InputError(
@@ -398,70 +384,67 @@ def read_poi_categories(
 
 # --------------------------------------------------------------------------- matching
 def _contains(text: pd.Series, pattern: str) -> np.ndarray:
-    with warnings.catch_warnings():  # user patterns with capturing groups are fine here
+    with warnings.catch_warnings():  # capturing groups in a user's pattern are harmless here
         warnings.filterwarnings("ignore", "This pattern", UserWarning)
-        return text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+        return np.array(text.str.contains(pattern, regex=True), dtype=bool)
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
+def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
+    if column is None or column not in frame:
         return pd.Series("", index=frame.index, dtype=object)
     col = frame[column]
-    return col.where(col.notna(), "").astype(str)
+    return col.astype(object).where(col.notna(), "").astype(str)
 
 
 def _tag_mask(frame: pd.DataFrame, key: str, value: str) -> np.ndarray:
     text = _text(frame, key)
     if value in ("", "*"):
-        return ((text != "") & (text != "no")).to_numpy(dtype=bool)
+        return np.array((text != "") & (text != "no"), dtype=bool)
     alternatives = "|".join(re.escape(v.strip()) for v in value.split("|"))
-    return _contains(text, rf"(?:^|;)\s*(?:{alternatives})\s*(?:;|$)")
+    return _contains(text, rf"(?:^|;)\s*(?:{alternatives})\s*(?:;|$)")  # OSM lists "a;b"
 
 
 def _run_rules(
-    rules: pd.DataFrame, bases: list[np.ndarray], conds: list[str], by: list[str],
-    spec: list[int], names: pd.Series,
-) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Apply rules (one vectorised pass each) -> typed hits and reasons."""
+    rules: pd.DataFrame,
+    bases: list[np.ndarray],
+    conds: list[str],
+    by: list[str],
+    spec: list[int],
+    names: pd.Series,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply each rule to all features at once -> typed hits (pos, type...) and reasons."""
     hits, reasons = [], []
-    for order, rule in enumerate(rules.itertuples(index=False)):
+    columns = ("facility_type", "name_pattern", "name_exclude", "note")
+    for order, (ftype, pattern, exclude, note) in enumerate(
+        zip(*map(rules.get, columns), strict=True)
+    ):
         base, cond, kind = bases[order], conds[order], by[order]
-        ok = base.copy()
-        label = cond
-        if rule.name_pattern and kind != "name":
-            ok &= _contains(names, rule.name_pattern)
-            label += f" & name~/{rule.name_pattern}/"
-        if rule.name_exclude:
-            ok &= ~_contains(names, rule.name_exclude)
-        pos = np.flatnonzero(ok)
-        if rule.facility_type:
-            hits.append(pd.DataFrame({"pos": pos, "facility_type": rule.facility_type,
+        ok, label = base.copy(), cond
+        if pattern and kind != "name":
+            ok &= _contains(names, pattern)
+            label += f" & name~/{pattern}/"
+        if exclude:
+            ok &= ~_contains(names, exclude)
+        if ftype:
+            hits.append(pd.DataFrame({"pos": np.flatnonzero(ok), "facility_type": ftype,
                                       "matched_by": kind, "match_rule": label,
                                       "spec": spec[order], "order": order}))  # fmt: skip
+            if kind == "name":
+                text = f"{cond} but excluded by /{exclude}/"
+            else:
+                text = f"{cond}, but the name fits none of its rules"
+            reasons.append(pd.DataFrame({"pos": np.flatnonzero(base & ~ok), "reason": text}))
         else:
-            reasons.append(
-                pd.DataFrame({"pos": pos, "reason": f"{cond}: {rule.note or 'no type'}"})
-            )
-        miss = np.flatnonzero(base & ~ok)
-        if rule.facility_type and len(miss):
-            why = (
-                f"excluded by /{rule.name_exclude}/" if kind == "name" else "fits none of its rules"
-            )
-            text = f"{cond}, but the name {why}" if kind != "name" else f"{cond} {why}"
-            reasons.append(pd.DataFrame({"pos": miss, "reason": text}))
-    empty_h = pd.DataFrame(columns=["pos", "facility_type", "matched_by", "match_rule", "spec",
-                                    "order"])  # fmt: skip
-    h = pd.concat(hits, ignore_index=True) if hits else empty_h
-    r = (
-        pd.concat(reasons, ignore_index=True)
-        if reasons
-        else pd.DataFrame(columns=["pos", "reason"])
-    )
+            why = f"{cond}: {note or 'no facility type'}"
+            reasons.append(pd.DataFrame({"pos": np.flatnonzero(ok), "reason": why}))
+    hit_columns = ["pos", "facility_type", "matched_by", "match_rule", "spec", "order"]
+    h = pd.concat([pd.DataFrame(columns=hit_columns), *hits], ignore_index=True)
+    r = pd.concat([pd.DataFrame(columns=["pos", "reason"]), *reasons], ignore_index=True)
     return h.astype({"pos": int, "spec": int, "order": int}), r.astype({"pos": int})
 
 
 def _resolve(hits: pd.DataFrame) -> pd.DataFrame:
-    """Tag/category matches win; names only for features no typed tag/category rule matched."""
+    """Tag/category hits win (the most specific); names type only features they left."""
     primary = hits[hits["matched_by"] != "name"]
     primary = primary[primary["spec"] == primary.groupby("pos")["spec"].transform("max")]
     by_name = hits[(hits["matched_by"] == "name") & ~hits["pos"].isin(primary["pos"])]
@@ -469,13 +452,42 @@ def _resolve(hits: pd.DataFrame) -> pd.DataFrame:
     return out.drop_duplicates(["pos", "facility_type"]).reset_index(drop=True)
 
 
-def _name_rules(rules: pd.DataFrame, names: pd.Series) -> tuple[list[np.ndarray], list[str]]:
+def _name_bases(rules: pd.DataFrame, names: pd.Series) -> tuple[list[np.ndarray], list[str]]:
+    """Base masks of name rules (the pattern itself); tag rows get placeholders."""
     bases = [_contains(names, p) if k == "" else np.zeros(len(names), bool)
              for k, p in zip(rules["key"], rules["name_pattern"], strict=True)]  # fmt: skip
     return bases, [f"name~/{p}/" for p in rules["name_pattern"]]
 
 
+def _name_text(frame: pd.DataFrame, columns: Iterable[str] = _NAME_TAGS) -> pd.Series:
+    text = pd.Series("", index=frame.index, dtype=object)
+    for col in columns:
+        text = text + "\n" + _text(frame, col)
+    return text
+
+
 # --------------------------------------------------------------------------- assembly
+def _inside_same_type(
+    chosen: pd.DataFrame, geoms: np.ndarray, pts: np.ndarray, cands: gpd.GeoDataFrame
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Rows of ``chosen`` whose point lies in a larger area of the same type, with reasons."""
+    area = shapely.area(geoms)
+    hp = chosen["pos"].to_numpy()
+    types = chosen["facility_type"].to_numpy()
+    is_area = np.flatnonzero(area[hp] > 0)
+    i_pt, i_poly = shapely.STRtree(geoms[hp[is_area]]).query(pts[hp], predicate="within")
+    outer = is_area[i_poly]
+    a_in, a_out = area[hp[i_pt]], area[hp[outer]]
+    smaller = (a_in < a_out) | ((a_in == a_out) & (hp[i_pt] > hp[outer]))
+    inner = (types[i_pt] == types[outer]) & (hp[i_pt] != hp[outer]) & smaller
+    first = pd.Series(outer[inner], index=i_pt[inner]).groupby(level=0).first()
+    rows, o = first.index.to_numpy(dtype=int), hp[first.to_numpy(dtype=int)]
+    what = pd.Series(cands["label"].to_numpy()[o], dtype=str)
+    what = what + " (" + pd.Series(cands["name"].to_numpy()[o], dtype=str) + ")"
+    reason = "inside " + what + ", also " + pd.Series(types[rows], dtype=str) + ": a part of it"
+    return rows, pd.DataFrame({"pos": hp[rows], "reason": reason.to_numpy()})
+
+
 def _finish(
     cands: gpd.GeoDataFrame,
     hits: pd.DataFrame,
@@ -491,120 +503,82 @@ def _finish(
     capacity_unit: str | None = None,
     categories: pd.Series | None = None,
 ) -> Facilities:
-    """Turn candidates + chosen (pos, type) hits into a :class:`Facilities`.
-
-    ``cands`` is in the network CRS with columns label, name, detail, floor_area_m2,
-    floor_area_estimated, capacity. ``within``: drop features inside an area of the same
-    type (parts of a mapped school, a node inside its own building).
-    """
+    """Candidates (network CRS; label, name, detail, floor area, capacity) + hits -> result."""
     geoms = cands.geometry.to_numpy()
     pts = shapely.point_on_surface(geoms)
     labels = cands["label"].to_numpy(dtype=object)
     chosen = _resolve(hits)
     reasons = reasons[~reasons["pos"].isin(chosen["pos"])]  # matched: only later drops count
-    extra = []
-    n_dup = 0
+    extra, n_dup, n_far = [], 0, 0
     if within and len(chosen):
-        area = shapely.area(geoms)
-        hp = chosen["pos"].to_numpy()
-        is_area = area[hp] > 0
-        tree = shapely.STRtree(geoms[hp[is_area]])
-        i_pt, i_poly = tree.query(pts[hp], predicate="within")
-        outer = np.flatnonzero(is_area)[i_poly]
-        same = chosen["facility_type"].to_numpy()[i_pt] == chosen["facility_type"].to_numpy()[outer]
-        a_in, a_out = area[hp[i_pt]], area[hp[outer]]
-        inner = (
-            same
-            & (hp[i_pt] != hp[outer])
-            & ((a_in < a_out) | ((a_in == a_out) & (hp[i_pt] > hp[outer])))
-        )
-        drop_rows = np.unique(i_pt[inner])
-        first_outer = pd.Series(outer[inner], index=i_pt[inner]).groupby(level=0).first()
-        o = hp[first_outer.loc[drop_rows].to_numpy()]
-        extra.append(pd.DataFrame({"pos": hp[drop_rows], "reason": [
-            f"inside {lab} ({nm}), also {t}: a part or repeat of it" for lab, nm, t in zip(
-                labels[o], cands["name"].to_numpy()[o],
-                chosen["facility_type"].to_numpy()[drop_rows], strict=True)]}))  # fmt: skip
-        chosen = chosen.drop(index=drop_rows).reset_index(drop=True)
-        n_dup = len(np.setdiff1d(hp[drop_rows], chosen["pos"]))
+        rows, why_dup = _inside_same_type(chosen, geoms, pts, cands)
+        chosen = chosen[~np.isin(np.arange(len(chosen)), rows)].reset_index(drop=True)
+        extra.append(why_dup)
+        n_dup = len(np.setdiff1d(why_dup["pos"], chosen["pos"]))
     upos = np.unique(chosen["pos"].to_numpy())
-    n_far = 0
     to_snap = gpd.GeoDataFrame(geometry=pts[upos], index=pd.Index(labels[upos]), crs=network.crs)
-    snapped = (
-        network.snap(to_snap, max_distance=max_distance, on_far=on_far)
-        if len(upos)
-        else to_snap.assign(**dict.fromkeys(SNAP_COLUMNS, 0.0))
-    )
+    if len(upos):
+        snapped = network.snap(to_snap, max_distance=max_distance, on_far=on_far)
+    else:
+        snapped = to_snap.assign(**dict.fromkeys(SNAP_COLUMNS, 0.0))
     if len(snapped) < len(upos):
         far = upos[~pd.Index(labels[upos]).isin(snapped.index)]
         n_far = len(far)
-        extra.append(
-            pd.DataFrame(
-                {"pos": far, "reason": f"farther than {max_distance:g} m from every street"}
-            )
-        )
+        why_far = f"farther than {max_distance:g} m from every street"
+        extra.append(pd.DataFrame({"pos": far, "reason": why_far}))
         chosen = chosen[~chosen["pos"].isin(far)].reset_index(drop=True)
     pos = chosen["pos"].to_numpy()
-    feature = labels[pos]
+    ftype = chosen["facility_type"]
+    feature = pd.Series(labels[pos], dtype=object)
     multi = pd.Series(pos).duplicated(keep=False).to_numpy()
-    index = np.where(
-        multi, [f"{f}#{t}" for f, t in zip(feature, chosen["facility_type"], strict=True)], feature
-    )
-    units = {k: standards[k].capacity_unit for k in chosen["facility_type"].unique()}
-    unit = chosen["facility_type"].map(lambda k: capacity_unit or units[k] or "places")  # per type
+    index = feature.where(~multi, feature.astype(str) + "#" + ftype)
+    units = {k: capacity_unit or standards[k].capacity_unit or "places" for k in ftype.unique()}
     capacity = cands["capacity"].to_numpy(dtype=float)[pos]
-    snap = snapped.loc[feature]
+    snap = snapped.loc[feature.to_numpy()]
     points = gpd.GeoDataFrame(
         {
-            "facility_type": chosen["facility_type"].to_numpy(),
+            "facility_type": ftype.to_numpy(),
             "name": cands["name"].to_numpy()[pos],
             "matched_by": chosen["matched_by"].to_numpy(),
             "match_rule": chosen["match_rule"].to_numpy(),
             "floor_area_m2": cands["floor_area_m2"].to_numpy(dtype=float)[pos],
             "floor_area_estimated": cands["floor_area_estimated"].to_numpy(dtype=bool)[pos],
             "capacity": capacity,
-            "capacity_unit": np.where(np.isnan(capacity), None, unit.to_numpy(dtype=object)),
+            "capacity_unit": ftype.map(units).where(~np.isnan(capacity), None).to_numpy(),
             "source": source,
-            "feature_id": feature,
+            "feature_id": feature.to_numpy(),
             **{c: snap[c].to_numpy() for c in SNAP_COLUMNS},
         },
         geometry=pts[pos],
-        index=pd.Index(index, name="facility"),
+        index=pd.Index(index.to_numpy(), name="facility"),
         crs=network.crs,
     )
-    # ------------------------------------------------------------------ unmatched
     why = pd.concat([reasons, *extra], ignore_index=True)
     kept = np.unique(pos)
-    if report_all:
+    if report_all:  # every row of a user's table or POI export is a candidate
         rest = np.setdiff1d(np.arange(len(cands)), np.union1d(kept, why["pos"]))
-        fallback = "no rule matches its category or name" if categories is not None else "no type"
-        why = pd.concat([why, pd.DataFrame({"pos": rest, "reason": fallback})], ignore_index=True)
+        why = pd.concat([why, pd.DataFrame({"pos": rest, "reason": "no rule matches"})])
     why = why[~why["pos"].isin(kept)].drop_duplicates()
-    why = why.groupby("pos", sort=True)["reason"].agg("; ".join)
-    up = why.index.to_numpy(dtype=int)
+    joined = why.groupby("pos", sort=True)["reason"].agg("; ".join)
+    up = joined.index.to_numpy(dtype=int)
     unmatched = gpd.GeoDataFrame(
-        {"name": cands["name"].to_numpy()[up], "reason": why.to_numpy(dtype=object),
+        {"name": cands["name"].to_numpy()[up], "reason": joined.to_numpy(dtype=object),
          "detail": cands["detail"].to_numpy()[up], "source": source},
         geometry=pts[up], index=pd.Index(labels[up], name="feature"), crs=network.crs,
     )  # fmt: skip
-    unknown: dict[str, int] = {}
-    if categories is not None and len(up):
-        counts = categories.iloc[up].value_counts()  # NaN (a known category) is not counted
-        unknown = {str(k): int(v) for k, v in counts.items()}
+    unknown = {} if categories is None else categories.iloc[up].value_counts().to_dict()
     report = FacilitiesReport(
         source=source, n_read=len(cands), n_features=len(kept), n_points=len(points),
         n_unmatched=len(unmatched), n_far=n_far, n_duplicates=n_dup,
-        unknown_categories=MappingProxyType(unknown),
+        unknown_categories=MappingProxyType({str(k): int(v) for k, v in unknown.items()}),
     )  # fmt: skip
-    log.info("%s: %d facilities of %d types, %d unmatched", source, len(points),
-             points["facility_type"].nunique(), len(unmatched))  # fmt: skip
+    log.info("%s: %d facilities, %d unmatched", source, len(points), len(unmatched))
     return Facilities(points, unmatched, report, standards)
 
 
 def _number(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    if column is None or column not in frame:
-        return np.full(len(frame), np.nan)
-    text = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+    """Leading number of each cell ("120", "120 places"); NaN where none."""
+    text = _text(frame, column)
     return pd.to_numeric(text.str.extract(r"(\d+(?:\.\d+)?)")[0], errors="coerce").to_numpy(float)
 
 
@@ -743,8 +717,7 @@ def from_osm_features(
     if not isinstance(features, gpd.GeoDataFrame):
         raise InputError(f"features must be a GeoDataFrame, not {type(features).__name__}")
     std = standards or Standards.default()
-    rules = mapping if _is_rules(mapping) else read_rules(mapping, standards=std)
-    assert isinstance(rules, pd.DataFrame)
+    rules = read_rules(mapping, standards=std)
     used = [c for c in dict.fromkeys([*rules["key"], *rules["and_key"], *_NAME_TAGS]) if c]
     check_crs(features, name="features")
     if not any(c in features for c in used):
@@ -764,7 +737,7 @@ def from_osm_features(
     frame = pd.DataFrame(features.drop(columns=features.geometry.name))
     names = _name_text(frame)
     tag = rules["key"] != ""
-    bases, conds = _name_rules(rules, names)
+    bases, conds = _name_bases(rules, names)
     for i in np.flatnonzero(tag.to_numpy()):
         r = rules.iloc[i]
         bases[i] = _tag_mask(frame, r["key"], r["value"])
@@ -778,7 +751,7 @@ def from_osm_features(
     floor = footprint * _number(frame, "building:levels")
     floor[~(floor > 0)] = np.nan
     shown = [c for c in dict.fromkeys([*rules["key"], *rules["and_key"]]) if c and c in frame]
-    detail = pd.Series("", index=frame.index, dtype=object)
+    detail: pd.Series = pd.Series("", index=frame.index, dtype=object)
     for key in shown:  # one vectorised pass per tag key
         value = _text(frame, key)
         detail = detail + np.where(value != "", key + "=" + value + "; ", "")
@@ -790,17 +763,6 @@ def from_osm_features(
     )  # fmt: skip
     return _finish(cands, hits, reasons, network, std, source=source, max_distance=max_distance,
                    on_far=on_far, report_all=False, within=True)  # fmt: skip
-
-
-def _is_rules(mapping: object) -> bool:
-    return isinstance(mapping, pd.DataFrame) and list(mapping.columns) == list(_RULE_COLUMNS)
-
-
-def _name_text(frame: pd.DataFrame, columns: Iterable[str] = _NAME_TAGS) -> pd.Series:
-    text = pd.Series("", index=frame.index, dtype=object)
-    for col in columns:
-        text = text + "\n" + _text(frame, col)
-    return text
 
 
 # --------------------------------------------------------------------------- tables
@@ -891,9 +853,9 @@ def _resolve_types(
     raw: pd.Series, standards: Standards, column: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split multi-type cells, look up each distinct value once -> (pos, key, value)."""
-    parts = raw.astype(object).where(raw.notna(), "").astype(str).str.split(_TYPE_SEPARATORS)
-    long = parts.explode().str.strip()
-    pos = np.repeat(np.arange(len(raw)), parts.str.len().to_numpy())
+    text = raw.astype(object).where(raw.notna(), "").astype(str).reset_index(drop=True)
+    long = text.str.split(_TYPE_SEPARATORS).explode().str.strip()
+    pos = long.index.to_numpy(dtype=int)
     keep = (long != "").to_numpy()
     values, pos = long.to_numpy(dtype=object)[keep], pos[keep]
     unknown = [v for v in pd.unique(values) if v not in standards]
@@ -1118,10 +1080,9 @@ def from_poi_export(
         )
         spec.append(cat.count(";") + 1 if fld == "category" else len(cat) // 2)
     known = np.logical_or.reduce(bases) if bases else np.zeros(len(df), bool)
-    nb, nc = _name_rules(nrules, names)
-    rules = pd.concat([crules, nrules], ignore_index=True)[
-        list(_RULE_COLUMNS[:1]) + ["name_pattern", "name_exclude", "note"]
-    ]
+    nb, nc = _name_bases(nrules, names)
+    rules = pd.concat([crules, nrules], ignore_index=True)
+    rules = rules[["facility_type", "name_pattern", "name_exclude", "note"]]
     by = ["category"] * len(crules) + ["name"] * len(nrules)
     hits, reasons = _run_rules(rules, bases + [b & ~dup for b in nb], conds + nc, by,
                                spec + [0] * len(nrules), names)  # fmt: skip
@@ -1135,7 +1096,7 @@ def from_poi_export(
             "reason": f"unknown {provider} category; no name rule matches",
         }
     )
-    detail = cats + np.where(codes != "", " (" + codes + ")", "")
+    detail = cats + (" (" + codes + ")").where(codes != "", "")
     cands = gpd.GeoDataFrame(
         {"label": labels.to_numpy(), "name": _text(df, name_col).replace("", None).to_numpy(),
          "detail": detail.to_numpy(), "floor_area_m2": np.nan, "floor_area_estimated": False,

@@ -17,6 +17,8 @@ def test_demo_on_the_shipped_sample():
     assert result.exit_code == 0, result.output
     assert "步行网络" in result.output
     assert "street_length_km" in result.output
+    assert "居民" in result.output and "households 户数" in result.output
+    assert "现有设施" in result.output and "community_health_station" in result.output
 
 
 def test_network_writes_a_file(tmp_path):

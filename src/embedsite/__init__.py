@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from embedsite import crs, errors, network, standards
+from embedsite import crs, demand, errors, facilities, network, standards
 from embedsite._config import config_context, get_config, set_config
+from embedsite.demand import Demand
+from embedsite.facilities import Facilities
 from embedsite.network import PedestrianNetwork, WalkFilter
 from embedsite.standards import FacilityType, Standards
 
@@ -20,6 +22,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "Demand",
+    "Facilities",
     "FacilityType",
     "PedestrianNetwork",
     "Standards",
@@ -27,7 +31,9 @@ __all__ = [
     "__version__",
     "config_context",
     "crs",
+    "demand",
     "errors",
+    "facilities",
     "get_config",
     "network",
     "set_config",

@@ -79,15 +79,33 @@ def demo(
         Path | None, typer.Option(help="An .osm/.osm.pbf file instead of the shipped sample.")
     ] = None,
 ) -> None:
-    """Run the pipeline on the shipped sample (central Helsinki) and print what it found."""
+    """Run the pipeline on the shipped sample (central Helsinki) and print what it found.
+
+    Stages so far: the pedestrian network, the residents (demand) and the existing
+    facilities (supply), all snapped to the network.
+    """
+    import embedsite.demand as ed
+    import embedsite.facilities as ef
     import embedsite.network as en
 
     path = osm or sample_path()
 
     def body() -> None:
         net = en.from_osm_file(path)
-        typer.echo("Pedestrian network 步行网络")
+        typer.echo("== Pedestrian network 步行网络 ==")
         typer.echo(net.summary().to_string())
+        residents = ed.from_osm_file(path, net, on_far="drop")
+        typer.echo("\n== Residents 居民 (demand) ==")
+        typer.echo(residents.summary().to_string(float_format=lambda v: f"{v:,.2f}"))
+        supply = ef.from_osm_file(path, net)
+        table = supply.summary()
+        typer.echo("\n== Existing facilities 现有设施 (supply) ==")
+        typer.echo(table[table["count"] > 0].to_string())
+        typer.echo(
+            f"{len(supply.unmatched)} candidate features matched no facility type "
+            "(see Facilities.unmatched)."
+        )
+        typer.echo("\nData © OpenStreetMap contributors, ODbL.")
 
     _run(body)
 

@@ -29,13 +29,9 @@ Examples
 
 from __future__ import annotations
 
-import io
 import logging
-import re
-import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
@@ -45,14 +41,41 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from embedsite._facilityrules import (
+    _NAME_TAGS,
+    _POI_COLUMNS,
+    _RULE_COLUMNS,
+    _category_bases,
+    _check_table,
+    _inside_same_type,
+    _name_bases,
+    _name_text,
+    _osm_bases,
+    _resolve,
+    _rule_table,
+    _run_rules,
+    _text,
+    _unmatched,
+)
+from embedsite._facilitytables import (
+    _PROVIDERS,
+    _category_columns,
+    _check_options,
+    _column,
+    _find,
+    _in_network_crs,
+    _number,
+    _poi_labels,
+    _read_table,
+    _resolve_types,
+    _table_points,
+)
 from embedsite._osmfeatures import read_features
-from embedsite.crs import CoordinateSystem, check_crs, check_lonlat, to_wgs84
+from embedsite.crs import CoordinateSystem, check_crs
 from embedsite.errors import (
-    DataFileError,
     EmptyInputError,
     InputError,
     MissingColumnError,
-    UnknownFacilityTypeError,
 )
 from embedsite.network import PedestrianNetwork
 from embedsite.standards import Standards
@@ -82,26 +105,10 @@ MATCHED_BY: tuple[str, ...] = get_args(MatchedBy)
 OSM_KEYS = ("amenity", "social_facility", "healthcare", "office", "building", "shop", "leisure",
             "name")  # fmt: skip
 _EXTRA_TAGS = ("name:zh", "social_facility:for", "capacity", "building:levels", "isced:level")
-_NAME_TAGS = ("name", "name:zh")
 SNAP_COLUMNS = ("edge", "u", "v", "position_m", "to_u_m", "to_v_m", "access_m")
 POINT_COLUMNS = ("facility_type", "name", "matched_by", "match_rule", "floor_area_m2",
                  "floor_area_estimated", "capacity", "capacity_unit", "source", "feature_id",
                  *SNAP_COLUMNS)  # fmt: skip
-_RULE_COLUMNS = ("facility_type", "key", "value", "and_key", "and_value", "name_pattern",
-                 "name_exclude", "note")  # fmt: skip
-_POI_COLUMNS = ("provider", "field", "category", "facility_type", "name_pattern",
-                "name_exclude", "note")  # fmt: skip
-_OPTIONAL = ("note", "and_key", "and_value")
-# provider: (coordinate system, category columns, typecode columns, id columns), by preference
-_PROVIDERS: dict[str, tuple[CoordinateSystem, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]
-_PROVIDERS = {
-    "amap": ("gcj02", ("type", "category"), ("typecode",), ("id", "poi_id")),
-    "baidu": ("bd09", ("tag", "type", "category"), (), ("uid", "id")),
-    "tencent": ("gcj02", ("category", "type"), (), ("id",)),
-}
-_LON = ("lon", "lng", "longitude", "经度")
-_LAT = ("lat", "latitude", "纬度")
-_TYPE_SEPARATORS = r"[;；、,，|]"
 
 
 # --------------------------------------------------------------------------- results
@@ -271,49 +278,6 @@ class Facilities:
 
 
 # --------------------------------------------------------------------------- rule tables
-def _rule_table(
-    source: pd.DataFrame | str | Path | None, default: str, columns: tuple[str, ...], what: str
-) -> pd.DataFrame:
-    if source is None:
-        text = resources.files("embedsite").joinpath(default).read_text(encoding="utf-8")
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, comment="#")
-    elif isinstance(source, pd.DataFrame):
-        table = source.astype(object).where(source.notna(), "").astype(str)
-    else:
-        try:
-            table = pd.read_csv(source, dtype=str, keep_default_na=False, comment="#")
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataFileError(f"cannot read the {what} table {str(source)!r}: {exc}") from exc
-    missing = [c for c in columns if c not in table.columns and c not in _OPTIONAL]
-    if missing:
-        raise MissingColumnError(
-            f"the {what} table lacks column(s) {missing}; it has {list(table.columns)}. "
-            f"Columns: {', '.join(columns)} (see the shipped embedsite/{default})"
-        )
-    table = table.reindex(columns=list(columns), fill_value="").reset_index(drop=True)
-    return table.apply(lambda col: col.str.strip())
-
-
-def _check_table(table: pd.DataFrame, standards: Standards, what: str) -> pd.DataFrame:
-    types = table["facility_type"]
-    keys = {}
-    for value in types[types != ""].unique():  # one lookup per distinct type
-        try:
-            keys[value] = standards[value].key
-        except UnknownFacilityTypeError as exc:
-            raise UnknownFacilityTypeError(f"the {what} table names an {exc}") from None
-    for col in ("name_pattern", "name_exclude"):
-        for pattern in table[col][table[col] != ""].unique():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise InputError(
-                    f"{col} {pattern!r} in the {what} table is not a valid regular expression "
-                    f"({exc}); escape literal brackets and use (?:...) groups"
-                ) from None
-    return table.assign(facility_type=types.replace(keys))
-
-
 def read_rules(
     source: pd.DataFrame | str | Path | None = None, *, standards: Standards | None = None
 ) -> pd.DataFrame:
@@ -382,112 +346,7 @@ def read_poi_categories(
     return _check_table(table, standards or Standards.default(), "POI categories")
 
 
-# --------------------------------------------------------------------------- matching
-def _contains(text: pd.Series, pattern: str) -> np.ndarray:
-    with warnings.catch_warnings():  # capturing groups in a user's pattern are harmless here
-        warnings.filterwarnings("ignore", "This pattern", UserWarning)
-        return np.array(text.str.contains(pattern, regex=True), dtype=bool)
-
-
-def _text(frame: pd.DataFrame, column: str | None) -> pd.Series:
-    if column is None or column not in frame:
-        return pd.Series("", index=frame.index, dtype=object)
-    col = frame[column]
-    return col.astype(object).where(col.notna(), "").astype(str)
-
-
-def _tag_mask(frame: pd.DataFrame, key: str, value: str) -> np.ndarray:
-    text = _text(frame, key)
-    if value in ("", "*"):
-        return np.array((text != "") & (text != "no"), dtype=bool)
-    alternatives = "|".join(re.escape(v.strip()) for v in value.split("|"))
-    return _contains(text, rf"(?:^|;)\s*(?:{alternatives})\s*(?:;|$)")  # OSM lists "a;b"
-
-
-def _run_rules(
-    rules: pd.DataFrame,
-    bases: list[np.ndarray],
-    conds: list[str],
-    by: list[str],
-    spec: list[int],
-    names: pd.Series,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Apply each rule to all features at once -> typed hits (pos, type...) and reasons."""
-    hits, reasons = [], []
-    columns = ("facility_type", "name_pattern", "name_exclude", "note")
-    for order, (ftype, pattern, exclude, note) in enumerate(
-        zip(*map(rules.get, columns), strict=True)
-    ):
-        base, cond, kind = bases[order], conds[order], by[order]
-        ok, label = base.copy(), cond
-        if pattern and kind != "name":
-            ok &= _contains(names, pattern)
-            label += f" & name~/{pattern}/"
-        if exclude:
-            ok &= ~_contains(names, exclude)
-        if ftype:
-            hits.append(pd.DataFrame({"pos": np.flatnonzero(ok), "facility_type": ftype,
-                                      "matched_by": kind, "match_rule": label,
-                                      "spec": spec[order], "order": order}))  # fmt: skip
-            if kind == "name":
-                text = f"{cond} but excluded by /{exclude}/"
-            else:
-                text = f"{cond}, but the name fits none of its rules"
-            reasons.append(pd.DataFrame({"pos": np.flatnonzero(base & ~ok), "reason": text}))
-        else:
-            why = f"{cond}: {note or 'no facility type'}"
-            reasons.append(pd.DataFrame({"pos": np.flatnonzero(ok), "reason": why}))
-    hit_columns = ["pos", "facility_type", "matched_by", "match_rule", "spec", "order"]
-    h = pd.concat([pd.DataFrame(columns=hit_columns), *hits], ignore_index=True)
-    r = pd.concat([pd.DataFrame(columns=["pos", "reason"]), *reasons], ignore_index=True)
-    return h.astype({"pos": int, "spec": int, "order": int}), r.astype({"pos": int})
-
-
-def _resolve(hits: pd.DataFrame) -> pd.DataFrame:
-    """Tag/category hits win (the most specific); names type only features they left."""
-    primary = hits[hits["matched_by"] != "name"]
-    primary = primary[primary["spec"] == primary.groupby("pos")["spec"].transform("max")]
-    by_name = hits[(hits["matched_by"] == "name") & ~hits["pos"].isin(primary["pos"])]
-    out = pd.concat([primary, by_name]).sort_values(["pos", "order"], kind="stable")
-    return out.drop_duplicates(["pos", "facility_type"]).reset_index(drop=True)
-
-
-def _name_bases(rules: pd.DataFrame, names: pd.Series) -> tuple[list[np.ndarray], list[str]]:
-    """Base masks of name rules (the pattern itself); tag rows get placeholders."""
-    bases = [_contains(names, p) if k == "" else np.zeros(len(names), bool)
-             for k, p in zip(rules["key"], rules["name_pattern"], strict=True)]  # fmt: skip
-    return bases, [f"name~/{p}/" for p in rules["name_pattern"]]
-
-
-def _name_text(frame: pd.DataFrame, columns: Iterable[str] = _NAME_TAGS) -> pd.Series:
-    text = pd.Series("", index=frame.index, dtype=object)
-    for col in columns:
-        text = text + "\n" + _text(frame, col)
-    return text
-
-
 # --------------------------------------------------------------------------- assembly
-def _inside_same_type(
-    chosen: pd.DataFrame, geoms: np.ndarray, pts: np.ndarray, cands: gpd.GeoDataFrame
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Rows of ``chosen`` whose point lies in a larger area of the same type, with reasons."""
-    area = shapely.area(geoms)
-    hp = chosen["pos"].to_numpy()
-    types = chosen["facility_type"].to_numpy()
-    is_area = np.flatnonzero(area[hp] > 0)
-    i_pt, i_poly = shapely.STRtree(geoms[hp[is_area]]).query(pts[hp], predicate="within")
-    outer = is_area[i_poly]
-    a_in, a_out = area[hp[i_pt]], area[hp[outer]]
-    smaller = (a_in < a_out) | ((a_in == a_out) & (hp[i_pt] > hp[outer]))
-    inner = (types[i_pt] == types[outer]) & (hp[i_pt] != hp[outer]) & smaller
-    first = pd.Series(outer[inner], index=i_pt[inner]).groupby(level=0).first()
-    rows, o = first.index.to_numpy(dtype=int), hp[first.to_numpy(dtype=int)]
-    what = pd.Series(cands["label"].to_numpy()[o], dtype=str)
-    what = what + " (" + pd.Series(cands["name"].to_numpy()[o], dtype=str) + ")"
-    reason = "inside " + what + ", also " + pd.Series(types[rows], dtype=str) + ": a part of it"
-    return rows, pd.DataFrame({"pos": hp[rows], "reason": reason.to_numpy()})
-
-
 def _finish(
     cands: gpd.GeoDataFrame,
     hits: pd.DataFrame,
@@ -555,17 +414,7 @@ def _finish(
     )
     why = pd.concat([reasons, *extra], ignore_index=True)
     kept = np.unique(pos)
-    if report_all:  # every row of a user's table or POI export is a candidate
-        rest = np.setdiff1d(np.arange(len(cands)), np.union1d(kept, why["pos"]))
-        why = pd.concat([why, pd.DataFrame({"pos": rest, "reason": "no rule matches"})])
-    why = why[~why["pos"].isin(kept)].drop_duplicates()
-    joined = why.groupby("pos", sort=True)["reason"].agg("; ".join)
-    up = joined.index.to_numpy(dtype=int)
-    unmatched = gpd.GeoDataFrame(
-        {"name": cands["name"].to_numpy()[up], "reason": joined.to_numpy(dtype=object),
-         "detail": cands["detail"].to_numpy()[up], "source": source},
-        geometry=pts[up], index=pd.Index(labels[up], name="feature"), crs=network.crs,
-    )  # fmt: skip
+    unmatched, up = _unmatched(cands, pts, why, kept, report_all, source, network.crs)
     unknown = {} if categories is None else categories.iloc[up].value_counts().to_dict()
     report = FacilitiesReport(
         source=source, n_read=len(cands), n_features=len(kept), n_points=len(points),
@@ -574,32 +423,6 @@ def _finish(
     )  # fmt: skip
     log.info("%s: %d facilities, %d unmatched", source, len(points), len(unmatched))
     return Facilities(points, unmatched, report, standards)
-
-
-def _number(frame: pd.DataFrame, column: str | None) -> np.ndarray:
-    """Leading number of each cell ("120", "120 places"); NaN where none."""
-    text = _text(frame, column)
-    return pd.to_numeric(text.str.extract(r"(\d+(?:\.\d+)?)")[0], errors="coerce").to_numpy(float)
-
-
-def _in_network_crs(gdf: gpd.GeoDataFrame, network: PedestrianNetwork, what: str) -> gpd.GeoSeries:
-    crs = check_crs(gdf, name=what)
-    bad = gdf.geometry.isna() | gdf.geometry.is_empty
-    if bad.any():
-        raise InputError(
-            f"{what} has {int(bad.sum())} rows without geometry (first: "
-            f"{list(gdf.index[bad][:5])}); drop or fix them first"
-        )
-    if crs.is_geographic:
-        check_lonlat(gdf, name=what)
-    return gdf.geometry.to_crs(network.crs)
-
-
-def _check_options(max_distance: float, on_far: str) -> None:
-    if on_far not in ("raise", "drop"):
-        raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
-    if not np.isfinite(max_distance) or max_distance <= 0:
-        raise InputError(f"max_distance must be a positive number of metres, not {max_distance}")
 
 
 # --------------------------------------------------------------------------- OpenStreetMap
@@ -736,16 +559,7 @@ def from_osm_features(
         )
     frame = pd.DataFrame(features.drop(columns=features.geometry.name))
     names = _name_text(frame)
-    tag = rules["key"] != ""
-    bases, conds = _name_bases(rules, names)
-    for i in np.flatnonzero(tag.to_numpy()):
-        r = rules.iloc[i]
-        bases[i] = _tag_mask(frame, r["key"], r["value"])
-        conds[i] = f"{r['key']}={r['value'] or '*'}"
-        if r["and_key"]:
-            bases[i] = bases[i] & _tag_mask(frame, r["and_key"], r["and_value"])
-            conds[i] += f" & {r['and_key']}={r['and_value'] or '*'}"
-    by = np.where(tag, "tag", "name").tolist()
+    bases, conds, by = _osm_bases(rules, frame, names)
     hits, reasons = _run_rules(rules, bases, conds, by, [0] * len(rules), names)
     footprint = shapely.area(geoms.to_numpy())
     floor = footprint * _number(frame, "building:levels")
@@ -763,113 +577,6 @@ def from_osm_features(
     )  # fmt: skip
     return _finish(cands, hits, reasons, network, std, source=source, max_distance=max_distance,
                    on_far=on_far, report_all=False, within=True)  # fmt: skip
-
-
-# --------------------------------------------------------------------------- tables
-def _read_table(table: pd.DataFrame | str | Path, what: str) -> pd.DataFrame:
-    if isinstance(table, pd.DataFrame):
-        return table
-    if not isinstance(table, str | Path):
-        raise InputError(
-            f"{what} must be a DataFrame, GeoDataFrame or CSV path, not {type(table).__name__}"
-        )
-    for encoding in ("utf-8-sig", "gb18030"):  # Chinese exports are often GBK
-        try:
-            return pd.read_csv(table, encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-        except (OSError, pd.errors.ParserError) as exc:
-            raise DataFileError(f"cannot read {what} {str(table)!r}: {exc}") from exc
-    raise DataFileError(f"cannot decode {what} {str(table)!r} as UTF-8 or GB18030")
-
-
-def _find(frame: pd.DataFrame, given: str | None, options: Iterable[str], what: str) -> str | None:
-    """The column named ``given`` (an error if absent), else the first of ``options`` present."""
-    if given is not None:
-        if given not in frame.columns:
-            raise MissingColumnError(
-                f"{what} has no column {given!r}; available columns: {list(frame.columns)}"
-            )
-        return given
-    lower = {str(c).lower(): str(c) for c in frame.columns}
-    return next((lower[o] for o in options if o in lower), None)
-
-
-def _column(
-    frame: pd.DataFrame, given: str | None, options: Iterable[str], what: str, role: str
-) -> str:
-    found = _find(frame, given, options, what)
-    if found is None:
-        raise MissingColumnError(
-            f"{what} has no {role} column (looked for {', '.join(options)}); available columns: "
-            f"{list(frame.columns)}; name it with the matching argument"
-        )
-    return found
-
-
-def _table_points(
-    table: pd.DataFrame, *, lon: str | None, lat: str | None, system: CoordinateSystem, what: str
-) -> gpd.GeoDataFrame:
-    """Points of a table (its geometry, lon/lat columns or an Amap "lng,lat" location), WGS-84."""
-    if len(table) == 0:
-        raise EmptyInputError(f"{what} is empty (0 rows); pass at least one facility")
-    if isinstance(table, gpd.GeoDataFrame) and lon is None and lat is None:
-        gdf = table
-        check_crs(gdf, name=what)
-    else:
-        if (
-            lon is None
-            and lat is None
-            and "location" in table.columns
-            and not any(str(c).lower() in (*_LON, *_LAT) for c in table.columns)
-        ):
-            xy = table["location"].astype(str).str.split(",", n=1, expand=True)
-            xy = xy.reindex(columns=[0, 1])
-            x, y, cols = xy[0], xy[1], ["location"]
-        else:
-            cols = [
-                _column(table, lon, _LON, what, "longitude"),
-                _column(table, lat, _LAT, what, "latitude"),
-            ]
-            x, y = table[cols[0]], table[cols[1]]
-        x = pd.to_numeric(x, errors="coerce")
-        y = pd.to_numeric(y, errors="coerce")
-        bad = (x.isna() | y.isna()).to_numpy()
-        if bad.any():
-            raise InputError(
-                f"{what}: {int(bad.sum())} row(s) have missing or non-numeric coordinates in "
-                f"{cols}, e.g. {table.loc[bad, cols].head(3).to_dict('index')}; fix or drop them"
-            )
-        frame = pd.DataFrame(
-            table.drop(columns=getattr(table, "geometry", pd.Series()).name or [], errors="ignore")
-        )
-        gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
-    if system != "wgs84":
-        return to_wgs84(gdf, source=system)  # checks lon/lat (swapped axes, metres)
-    return gdf
-
-
-def _resolve_types(
-    raw: pd.Series, standards: Standards, column: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split multi-type cells, look up each distinct value once -> (pos, key, value)."""
-    text = raw.astype(object).where(raw.notna(), "").astype(str).reset_index(drop=True)
-    long = text.str.split(_TYPE_SEPARATORS).explode().str.strip()
-    pos = long.index.to_numpy(dtype=int)
-    keep = (long != "").to_numpy()
-    values, pos = long.to_numpy(dtype=object)[keep], pos[keep]
-    unknown = [v for v in pd.unique(values) if v not in standards]
-    if unknown:
-        try:
-            standards[unknown[0]]
-        except UnknownFacilityTypeError as exc:
-            n = int(np.isin(values, unknown).sum())
-            raise UnknownFacilityTypeError(
-                f"column {column!r} has {len(unknown)} unknown facility type(s) in {n} row(s): "
-                f"{unknown[:5]}; use standards keys or Chinese names. {exc}"
-            ) from None
-    keys = {v: standards[v].key for v in pd.unique(values)}  # one lookup per distinct value
-    return pos, pd.Series(values).map(keys).to_numpy(dtype=object), values
 
 
 def from_table(
@@ -1048,21 +755,12 @@ def from_poi_export(
     if len(df) == 0:
         raise EmptyInputError(f"{what} is empty (0 rows)")
     name_col = _column(df, name_column, (), what, "name")
-    cat_col = _find(df, category_column, cat_options, what)
-    code_col = _find(df, code_column, code_options, what)
-    if cat_col is None and code_col is None:
-        raise MissingColumnError(
-            f"{what} has no category column (looked for {', '.join(cat_options + code_options)}); "
-            f"available columns: {list(df.columns)}; name it with category_column="
-        )
+    cat_col, code_col = _category_columns(
+        df, category_column, code_column, cat_options, code_options, what
+    )
     gdf = _table_points(df, lon=lon, lat=lat, system=coordinate_system or system, what=what)
     geoms = _in_network_crs(gdf, network, what)
-    id_col = _find(df, id_column, id_options, what)
-    ids = (df[id_col] if id_col else df.index.to_series()).astype(str).to_numpy(dtype=object)
-    labels = pd.Series(provider + ":" + ids, dtype=object)
-    dup = labels.duplicated().to_numpy()
-    first = labels[dup].to_numpy()
-    labels[dup] = labels[dup] + "#" + pd.Series(np.flatnonzero(dup), dtype=str).to_numpy()
+    labels, dup, first = _poi_labels(df, _find(df, id_column, id_options, what), provider)
     cats = _text(df, cat_col).str.replace(r"\s*[:：>]\s*", ";", regex=True).str.strip()
     codes = _text(df, code_col).str.strip() if code_col else pd.Series("", index=df.index)
     crules = read_poi_categories(categories, standards=std)
@@ -1071,14 +769,7 @@ def from_poi_export(
     crules = crules.reset_index(drop=True)
     nrules = read_rules(mapping, standards=std).query("key == ''").reset_index(drop=True)
     names = _name_text(df, [name_col])
-    bases, conds, spec = [], [], []
-    for fld, cat in zip(crules["field"], crules["category"], strict=True):  # per rule
-        text, tail = (cats, r"(?:;|\||$)") if fld == "category" else (codes, "")
-        bases.append(_contains(text, rf"(?:^|\|){re.escape(cat)}{tail}") & ~dup)
-        conds.append(
-            f"{provider} {'category ' + cat if fld == 'category' else 'typecode ' + cat + '*'}"
-        )
-        spec.append(cat.count(";") + 1 if fld == "category" else len(cat) // 2)
+    bases, conds, spec = _category_bases(crules, cats, codes, dup, provider)
     known = np.logical_or.reduce(bases) if bases else np.zeros(len(df), bool)
     nb, nc = _name_bases(nrules, names)
     rules = pd.concat([crules, nrules], ignore_index=True)

@@ -15,6 +15,7 @@ from conftest import NANJING, SAMPLE, shared_file
 from embedsite._osmfeatures import read_features
 from embedsite.crs import wgs84_to_bd09, wgs84_to_gcj02
 from embedsite.errors import (
+    CoordinateSystemError,
     CRSError,
     DataFileError,
     EmptyInputError,
@@ -237,9 +238,14 @@ def test_csv_points_gcj02_and_bd09(tmp_path, nanjing_net, nanjing_demand):
     g = gpd.GeoDataFrame({"people": people}, geometry=gpd.points_from_xy(blon, blat), crs=4326)
     bd = ed.from_points(g, nanjing_net, population_column="people", coordinate_system="bd09")
     assert shapely.distance(bd.points.geometry.array, wgs.points.geometry.array).max() < 1.0
-    # unconverted GCJ-02 lands hundreds of metres off
-    raw = ed.from_points(tmp_path / "gcj.csv", nanjing_net, population_column="people")
-    assert shapely.distance(raw.points.geometry.array, wgs.points.geometry.array).min() > 100
+    # GCJ-02 declared as WGS-84 is caught against the streets and named, with the fix
+    with pytest.raises(CoordinateSystemError, match=r"GCJ-02.*source='gcj02'"):
+        ed.from_points(tmp_path / "gcj.csv", nanjing_net, population_column="people")
+    # fewer than 20 points are not judged: too few to tell an offset from chance
+    few = ed.from_points(
+        pd.read_csv(tmp_path / "gcj.csv").head(5), nanjing_net, population_column="people"
+    )
+    assert len(few.points) == 5
 
 
 # --------------------------------------------------------------------------- gates

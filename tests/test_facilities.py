@@ -494,3 +494,24 @@ def test_far_features_dropped_and_reported(nanjing_net):
     fac = ef.from_table(df, nanjing_net, type_column="type", on_far="drop", max_distance=100)
     assert len(fac) == 1 and fac.report.n_far == 1
     assert "farther than 100 m" in fac.unmatched.loc[1, "reason"]
+
+
+def test_gcj02_table_declared_wgs84_is_named(nanjing_net):
+    from embedsite.crs import wgs84_to_gcj02
+    from embedsite.errors import CoordinateSystemError
+
+    mid = nanjing_net.edges.sample(30, random_state=2).geometry.interpolate(0.5, normalized=True)
+    wgs = gpd.GeoSeries(mid.to_numpy(), crs=nanjing_net.crs).to_crs(4326)
+    glon, glat = wgs84_to_gcj02(wgs.x.to_numpy(), wgs.y.to_numpy())
+    table = pd.DataFrame({"type": "幼儿园", "lon": glon, "lat": glat})
+    with pytest.raises(CoordinateSystemError, match=r"GCJ-02.*source='gcj02'"):
+        ef.from_table(table, nanjing_net, type_column="type")
+    ok = ef.from_table(table, nanjing_net, type_column="type", coordinate_system="gcj02")
+    assert ok.points["access_m"].max() < 1.0  # back on the streets they came from
+    # the same points exported by Amap but handed over as WGS-84 (provider says GCJ-02)
+    amap = pd.DataFrame(
+        {"name": [f"幼儿园{i}" for i in range(30)], "type": "科教文化服务;学校;幼儿园",
+         "lon": wgs.x.to_numpy(), "lat": wgs.y.to_numpy()}
+    )  # fmt: skip
+    with pytest.raises(CoordinateSystemError, match="already WGS-84"):
+        ef.from_poi_export(amap, nanjing_net, provider="amap")

@@ -115,9 +115,19 @@ def _column(
 
 
 def _table_points(
-    table: pd.DataFrame, *, lon: str | None, lat: str | None, system: CoordinateSystem, what: str
+    table: pd.DataFrame,
+    *,
+    lon: str | None,
+    lat: str | None,
+    system: CoordinateSystem,
+    what: str,
+    network: PedestrianNetwork | None = None,
 ) -> gpd.GeoDataFrame:
-    """Points of a table (its geometry, lon/lat columns or an Amap "lng,lat" location), WGS-84."""
+    """Points of a table (its geometry, lon/lat columns or an Amap "lng,lat" location), WGS-84.
+
+    With a network, the raw points are first checked against its streets for a coordinate
+    system mix-up (GCJ-02/BD-09 declared as another system).
+    """
     if len(table) == 0:
         raise EmptyInputError(f"{what} is empty (0 rows); pass at least one facility")
     if isinstance(table, gpd.GeoDataFrame) and lon is None and lat is None:
@@ -151,6 +161,9 @@ def _table_points(
             table.drop(columns=getattr(table, "geometry", pd.Series()).name or [], errors="ignore")
         )
         gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
+    if network is not None:
+        check_lonlat(gdf, name=what)
+        network.check_coordinate_system(gdf, declared=system)
     if system != "wgs84":
         return to_wgs84(gdf, source=system)  # checks lon/lat (swapped axes, metres)
     return gdf

@@ -785,6 +785,7 @@ def from_points(
         table = table.set_index(id_column)
     if isinstance(table, gpd.GeoDataFrame):
         pts = _b.check_layer(table, name="table", kinds=("Point",))
+        network.check_coordinate_system(pts, declared=system)
         if system != "wgs84":
             pts = to_wgs84(pts, source=system)
     else:
@@ -800,6 +801,7 @@ def from_points(
         pts = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(xy_[:, 0], xy_[:, 1]),
                                crs="EPSG:4326")  # fmt: skip
         pts = _b.check_layer(pts, name="table", kinds=("Point",))
+        network.check_coordinate_system(pts, declared=system)
         if system != "wgs84":
             pts = to_wgs84(pts, source=system)
     _b.require_column(pts, population_column, name="table", argument="population_column")

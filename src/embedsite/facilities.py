@@ -652,7 +652,9 @@ def from_table(
         raise InputError(f"the table's index labels facilities and must be unique; repeated: "
                          f"{list(df.index[df.index.duplicated()][:5])}")  # fmt: skip
     geoms = _in_network_crs(
-        _table_points(df, lon=lon, lat=lat, system=coordinate_system, what="table"),
+        _table_points(
+            df, lon=lon, lat=lat, system=coordinate_system, what="table", network=network
+        ),
         network,
         "table",
     )
@@ -758,7 +760,9 @@ def from_poi_export(
     cat_col, code_col = _category_columns(
         df, category_column, code_column, cat_options, code_options, what
     )
-    gdf = _table_points(df, lon=lon, lat=lat, system=coordinate_system or system, what=what)
+    gdf = _table_points(
+        df, lon=lon, lat=lat, system=coordinate_system or system, what=what, network=network
+    )
     geoms = _in_network_crs(gdf, network, what)
     labels, dup, first = _poi_labels(df, _find(df, id_column, id_options, what), provider)
     cats = _text(df, cat_col).str.replace(r"\s*[:：>]\s*", ";", regex=True).str.strip()

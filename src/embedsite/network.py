@@ -37,7 +37,14 @@ from embedsite import _graphbuild
 from embedsite._io import atomic_path
 from embedsite._osmread import WAY_TAGS, read_highways
 from embedsite._walkfilter import WalkFilter
-from embedsite.crs import check_crs, check_lonlat, local_metric_crs
+from embedsite.crs import (
+    CoordinateSystem,
+    CoordinateSystemGuess,
+    check_crs,
+    check_lonlat,
+    check_offset,
+    local_metric_crs,
+)
 from embedsite.errors import (
     CRSError,
     DataFileError,
@@ -127,6 +134,7 @@ class PedestrianNetwork:
         self._length = edges["length"].to_numpy(dtype=float)
         self._csr = _graphbuild.adjacency(self._u, self._v, self._length, len(nodes))
         self._segments: _graphbuild.Segments | None = None
+        self._edges_lonlat: gpd.GeoSeries | None = None
 
     # --- read-only views -------------------------------------------------------------------
     @property
@@ -353,6 +361,43 @@ class PedestrianNetwork:
             geometry=snapped_pt,
             index=geoms.index[keep],
             crs=self.crs,
+        )
+
+    def check_coordinate_system(
+        self,
+        points: gpd.GeoDataFrame | gpd.GeoSeries,
+        *,
+        declared: CoordinateSystem = "wgs84",
+        min_points: int = 20,
+        min_distance_m: float = 15.0,
+    ) -> CoordinateSystemGuess | None:
+        """Check lon/lat points against these streets for a GCJ-02/BD-09 mix-up.
+
+        Each hypothesis (WGS-84, GCJ-02, BD-09) is converted to WGS-84 and its median
+        distance to the nearest street measured. When another system puts the points clearly
+        nearer the streets than the declared one (under a third of its median, which is over
+        ``min_distance_m``), :class:`~embedsite.errors.CoordinateSystemError` says which
+        system they look like and how to convert. Fewer than ``min_points`` points, or
+        points in a projected CRS, are not checked (``None``).
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> import embedsite.network as en
+        >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+        >>> pts = net.nodes.to_crs(4326).geometry.iloc[:30]
+        >>> net.check_coordinate_system(pts).best
+        'wgs84'
+        """
+        if len(points) < min_points or not CRS.from_user_input(points.crs).is_geographic:
+            return None
+        if self._edges_lonlat is None:
+            self._edges_lonlat = self._edges.geometry.to_crs(4326)
+        return check_offset(
+            points.to_crs(4326),
+            self._edges_lonlat,
+            declared=declared,
+            min_distance_m=min_distance_m,
         )
 
     # --- distances -------------------------------------------------------------------------

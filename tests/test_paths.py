@@ -87,3 +87,23 @@ def test_matches_pairwise_minimum(helsinki_net, k, seed, limit):
     best = pair.min(axis=0)
     best[best > limit] = np.inf
     np.testing.assert_allclose(got.distance, best, atol=1e-6)
+
+
+def test_pair_distances_equal_pairwise_walk_distances(nanjing_net):
+    from embedsite._paths import pair_distances, source_node_distances
+
+    snapped = _random_points(nanjing_net, 90, seed=4)
+    sources, targets = snapped.iloc[:10], snapped.iloc[10:]
+    u, v = nanjing_net.edge_nodes
+    limit = 900.0
+    nd = source_node_distances(nanjing_net.csr, u, v, sources, limit=limit, block=3)
+    got = pair_distances(nd, u, v, sources, targets, limit=limit).toarray()
+    got[got == 0] = np.inf
+    ref = np.stack(
+        [nanjing_net.walk_distance(sources.iloc[[i] * len(targets)], targets) for i in range(10)]
+    )
+    ref[ref > limit] = np.inf
+    np.testing.assert_allclose(got, ref, atol=1e-6)
+    # the nearest of the pairs is what nearest_source finds
+    near = _engine(nanjing_net, sources, targets, limit=limit)
+    np.testing.assert_allclose(got.min(axis=0), near.distance, atol=1e-6)

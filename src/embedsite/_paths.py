@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-__all__ = ["NearestSource", "nearest_source"]
+__all__ = ["NearestSource", "nearest_source", "pair_distances", "source_node_distances"]
 
 
 @dataclass(frozen=True)
@@ -135,3 +135,106 @@ def nearest_source(
     total[beyond] = np.inf
     who = np.where(beyond, -1, who).astype(np.int64)
     return NearestSource(total, who)
+
+
+def source_node_distances(
+    csr: sparse.csr_array,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    sources: pd.DataFrame,
+    *,
+    limit: float,
+    block: int = 64,
+) -> sparse.csr_array:
+    """Walk distance from each source to every street node within ``limit`` (sparse).
+
+    Row ``i`` is source ``i`` (a snapped point: its access plus the along-edge offset to each
+    end are included); column ``j`` is node position ``j``. Absent entries are farther than
+    ``limit``. A source standing exactly on a node has that node at its access distance
+    (stored, never dropped as zero). Sources are run in blocks of ``block`` rows so memory
+    stays ``block x nodes``.
+    """
+    n = csr.shape[0]
+    k = len(sources)
+    if k == 0:
+        return sparse.csr_array((0, n))
+    graph = _augmented(
+        csr,
+        edge_u,
+        edge_v,
+        sources["edge"].to_numpy(),
+        sources["to_u_m"].to_numpy(float),
+        sources["to_v_m"].to_numpy(float),
+        sources["access_m"].to_numpy(float),
+    )
+    rows, cols, vals = [], [], []
+    for start in range(0, k, block):  # blocks of sources, not one Python step per source
+        idx = np.arange(n + start, n + min(start + block, k))
+        dist = np.atleast_2d(csgraph.dijkstra(graph, directed=True, indices=idx, limit=limit))
+        r, c = np.nonzero(np.isfinite(dist[:, :n]))
+        rows.append(r + start)
+        cols.append(c)
+        vals.append(dist[r, c])
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    v = np.concatenate(vals)
+    out = sparse.coo_array((np.maximum(v, 1e-12), (r, c)), shape=(k, n)).tocsr()
+    return out
+
+
+def pair_distances(
+    node_dist: sparse.csr_array,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    sources: pd.DataFrame,
+    targets: pd.DataFrame,
+    *,
+    limit: float,
+) -> sparse.coo_array:
+    """Walk distances of every (source, target) pair within ``limit``, as a sparse matrix.
+
+    ``node_dist`` is :func:`source_node_distances` of the same sources. Entry ``(i, j)`` is
+    the exact walk distance from source ``i`` to target ``j`` (access + along-edge network
+    distance + access); pairs farther than ``limit`` are absent. Built by joining node
+    distances to the targets standing on edges at those nodes: memory follows the number of
+    pairs within reach, never sources x targets.
+    """
+    k, m = node_dist.shape[0], len(targets)
+    if k == 0 or m == 0:
+        return sparse.coo_array((k, m))
+    coo = node_dist.tocoo()
+    reach = pd.DataFrame({"s": coo.row, "node": coo.col, "d": coo.data})
+    t_edge = targets["edge"].to_numpy()
+    t_acc = targets["access_m"].to_numpy(float)
+    t_all = np.arange(m)
+    ends = pd.DataFrame(
+        {
+            "t": np.concatenate([t_all, t_all]),
+            "node": np.concatenate([edge_u[t_edge], edge_v[t_edge]]),
+            "off": np.concatenate(
+                [targets["to_u_m"].to_numpy(float), targets["to_v_m"].to_numpy(float)]
+            ),
+        }
+    )
+    pairs = reach.merge(ends, on="node")
+    pairs["d"] = pairs["d"] + pairs["off"] + t_acc[pairs["t"].to_numpy()]
+    s_edge = sources["edge"].to_numpy()
+    same = pd.DataFrame({"s": np.arange(k), "edge": s_edge}).merge(
+        pd.DataFrame({"t": np.arange(m), "edge": t_edge}), on="edge"
+    )
+    if len(same):
+        s_i, t_i = same["s"].to_numpy(), same["t"].to_numpy()
+        direct = (
+            np.abs(
+                sources["position_m"].to_numpy(float)[s_i]
+                - targets["position_m"].to_numpy(float)[t_i]
+            )
+            + sources["access_m"].to_numpy(float)[s_i]
+            + t_acc[t_i]
+        )
+        pairs = pd.concat([pairs, pd.DataFrame({"s": s_i, "t": t_i, "d": direct})])
+    best = pairs.groupby(["s", "t"], sort=False)["d"].min()
+    best = best[best <= limit]
+    s_idx = best.index.get_level_values(0).to_numpy()
+    t_idx = best.index.get_level_values(1).to_numpy()
+    return sparse.coo_array((np.maximum(best.to_numpy(), 1e-12), (s_idx, t_idx)), shape=(k, m))

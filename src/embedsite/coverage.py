@@ -1,0 +1,277 @@
+"""Stage 3: who can walk to what, per facility type.
+
+:func:`compute` runs one bounded multi-source shortest-path pass per facility type over the
+network's CSR form (:mod:`embedsite._paths`): every resident point gets the exact walk distance
+to the nearest facility of each type (access + along-edge network distance + access, from
+snap positions, never node to node), which facility that is, and whether it lies within the
+type's walk radius. The result is a frozen :class:`Coverage`.
+
+Covered shares count the residents of the age group a type serves (0-3 for nurseries, 60+
+for elderly day care, everybody for health stations...), from the demand's age bands.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from embedsite._config import show_progress
+from embedsite._paths import nearest_source
+from embedsite.demand import Demand
+from embedsite.errors import InputError
+from embedsite.facilities import Facilities
+from embedsite.network import PedestrianNetwork
+from embedsite.standards import Standards
+
+__all__ = ["Coverage", "compute", "weighted_quantile"]
+
+log = logging.getLogger(__name__)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of ``values`` weighted by ``weights`` (inverted CDF; inf allowed).
+
+    Examples
+    --------
+    >>> weighted_quantile(np.array([100.0, 200.0, np.inf]), np.array([1.0, 8.0, 1.0]), 0.9)
+    200.0
+    >>> weighted_quantile(np.array([100.0, 200.0, np.inf]), np.array([1.0, 7.0, 2.0]), 0.9)
+    inf
+    """
+    keep = weights > 0
+    v, w = values[keep], weights[keep]
+    if len(v) == 0:
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    k = int(np.searchsorted(cum, q * cum[-1] - 1e-9 * cum[-1]))
+    return float(v[order][min(k, len(v) - 1)])
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Walk distances from every resident point to the nearest facility of each type.
+
+    Attributes
+    ----------
+    distance : DataFrame
+        Walk distance in metres (index: resident points, columns: facility types); ``inf``
+        beyond ``max_walk_m`` of the search.
+    nearest : DataFrame
+        Label of the nearest facility (or ``None``), same shape.
+    covered : DataFrame
+        Whether the nearest facility is within the type's walk radius, same shape.
+    network, demand, facilities, standards
+        The inputs.
+    max_walk_m : Series
+        How far each type's search went (metres).
+    """
+
+    distance: pd.DataFrame
+    nearest: pd.DataFrame
+    covered: pd.DataFrame
+    network: PedestrianNetwork
+    demand: Demand
+    facilities: Facilities
+    standards: Standards
+    max_walk_m: pd.Series
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The facility types analysed."""
+        return tuple(self.distance.columns)
+
+    def served(self, facility_type: str) -> pd.Series:
+        """Residents of the age group the type serves, per resident point."""
+        ftype = self.standards[facility_type]
+        return self.demand.population(ftype.age_group)
+
+    @property
+    def by_type(self) -> pd.DataFrame:
+        """Per type: residents served, covered, share covered, uncovered, mean/p90 distance.
+
+        Distances are weighted by the residents of the served age group; ``mean_walk_m`` is
+        over those reached within ``max_walk_m`` (``beyond_search`` counts the others) and
+        ``p90_walk_m`` is ``inf`` when more than a tenth are beyond the search.
+        """
+        return _stats(self, np.ones(len(self.distance), dtype=bool)).droplevel("area")
+
+    def by_neighbourhood(
+        self, neighbourhoods: gpd.GeoDataFrame, *, name_column: str | None = None
+    ) -> pd.DataFrame:
+        """The :attr:`by_type` table for each neighbourhood polygon (社区/街道 or any layer).
+
+        Resident points are assigned to the polygon they fall in (points outside every
+        polygon are left out and counted in the log). Rows: (neighbourhood, type).
+        """
+        area = _assign(self.demand.points, neighbourhoods, name_column)
+        frames = []
+        for label in pd.unique(area.dropna()):
+            frames.append(_stats(self, (area == label).to_numpy(), label=label))
+        outside = int(area.isna().sum())
+        if outside:
+            log.info("%d resident points lie outside every neighbourhood polygon", outside)
+        if not frames:
+            raise InputError(
+                "no resident point lies inside the neighbourhood polygons; check that they "
+                "cover the study area and have the right CRS"
+            )
+        return pd.concat(frames)
+
+    def gaps(self, facility_type: str) -> gpd.GeoDataFrame:
+        """Resident points not covered by the type, with their served residents and walk
+        distance, ready for the siting stage (network CRS)."""
+        key = self.standards[facility_type].key
+        if key not in self.distance.columns:
+            raise InputError(f"{key!r} was not analysed; analysed types: {list(self.types)}")
+        points = self.demand.points
+        miss = ~self.covered[key].to_numpy()
+        out = points.loc[miss, ["geometry", "edge", "position_m", "to_u_m", "to_v_m", "access_m"]]
+        out = out.assign(
+            served=self.served(key).to_numpy()[miss],
+            walk_m=self.distance[key].to_numpy()[miss],
+            nearest=self.nearest[key].to_numpy()[miss],
+        )
+        out = out[out["served"] > 0]
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=points.crs)
+
+
+def _assign(
+    points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, name_column: str | None
+) -> pd.Series:
+    if polygons.crs is None:
+        raise InputError("the neighbourhood polygons have no CRS; set it with .set_crs(...)")
+    polys = polygons.to_crs(points.crs)
+    labels = polys[name_column] if name_column is not None else pd.Series(polys.index)
+    joined = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=points.geometry.to_numpy(), crs=points.crs),
+        gpd.GeoDataFrame({"_label": labels.to_numpy()}, geometry=polys.geometry.to_numpy(),
+                         crs=points.crs),
+        how="left",
+        predicate="within",
+    )  # fmt: skip
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return pd.Series(joined["_label"].to_numpy(), index=points.index)
+
+
+def _stats(cov: Coverage, mask: np.ndarray, label: object = "all") -> pd.DataFrame:
+    rows = []
+    for key in cov.types:
+        ftype = cov.standards[key]
+        served = cov.served(key).to_numpy(float)[mask]
+        dist = cov.distance[key].to_numpy(float)[mask]
+        covered = cov.covered[key].to_numpy()[mask]
+        total = float(served.sum())
+        reached = np.isfinite(dist) & (served > 0)
+        n_cov = float(served[covered].sum())
+        rows.append(
+            {
+                "area": label,
+                "facility_type": key,
+                "name_zh": ftype.name_zh,
+                "name_en": ftype.name_en,
+                "age_group": ftype.age_group,
+                "radius_m": ftype.walk_radius_m,
+                "facilities": int((cov.facilities.points["facility_type"] == key).sum()),
+                "served": total,
+                "covered": n_cov,
+                "share_covered": n_cov / total if total > 0 else float("nan"),
+                "uncovered": total - n_cov,
+                "mean_walk_m": float(np.average(dist[reached], weights=served[reached]))
+                if reached.any()
+                else float("nan"),
+                "p90_walk_m": weighted_quantile(dist, served, 0.9),
+                "beyond_search": float(served[~np.isfinite(dist)].sum()),
+            }
+        )
+    return pd.DataFrame(rows).set_index(["area", "facility_type"])
+
+
+def compute(
+    network: PedestrianNetwork,
+    demand: Demand,
+    facilities: Facilities,
+    standards: Standards | None = None,
+    *,
+    types: Sequence[str] | None = None,
+    max_walk_m: float | None = None,
+) -> Coverage:
+    """Walk distance from every resident point to the nearest facility of each type.
+
+    Parameters
+    ----------
+    network
+        The pedestrian network both inputs were snapped to.
+    demand, facilities
+        Residents and existing facilities (stage 2).
+    standards
+        The standards in force (radius and served age group per type); by default the
+        facilities' standards.
+    types
+        Facility types to analyse (keys or Chinese names); by default every type of the
+        standards. A type with no facility leaves everybody uncovered: that is a gap too.
+    max_walk_m
+        How far each search goes; by default three times the type's radius (at least
+        2 km), so mean and 90th-percentile distances are meaningful beyond the radius.
+
+    Examples
+    --------
+    >>> import embedsite.network as en, embedsite.demand as ed, embedsite.facilities as ef
+    >>> from embedsite import coverage
+    >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
+    >>> homes = ed.from_osm_file("data/sample/helsinki.osm.pbf", net, on_far="drop")
+    >>> supply = ef.from_osm_file("data/sample/helsinki.osm.pbf", net)
+    >>> cov = coverage.compute(net, homes, supply, types=["community_health_station"])
+    >>> row = cov.by_type.loc["community_health_station"]
+    >>> bool(0 < row["share_covered"] < 1 and row["radius_m"] == 300)
+    True
+    """
+    standards = standards if standards is not None else facilities.standards
+    keys = [standards[t].key for t in (types if types is not None else list(standards))]
+    if not keys:
+        raise InputError("no facility types to analyse; pass types=[...] or a non-empty standards")
+    if max_walk_m is not None and not (max_walk_m > 0):
+        raise InputError(f"max_walk_m must be a positive number of metres, not {max_walk_m}")
+    for name, obj in (("demand", demand), ("facilities", facilities)):
+        if obj.points.crs != network.crs:
+            raise InputError(
+                f"the {name} were snapped to another network (CRS {obj.points.crs}); load them "
+                "again with this network"
+            )
+    targets = demand.points
+    supply = facilities.points
+    csr = network.csr
+    u, v = network.edge_nodes
+    dist, near, cov, limits = {}, {}, {}, {}
+    iterator: Iterable[str] = keys
+    if show_progress() and len(keys) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(keys, desc="coverage by type", unit="type")
+    for key in iterator:  # one pass per facility type, none per facility or resident
+        radius = standards[key].walk_radius_m
+        limit = max_walk_m if max_walk_m is not None else max(3 * radius, 2000.0)
+        sources = supply[supply["facility_type"] == key]
+        res = nearest_source(csr, u, v, sources, targets, limit=limit)
+        labels = np.asarray(sources.index, dtype=object)
+        dist[key] = res.distance
+        near[key] = np.where(res.source >= 0, labels[np.maximum(res.source, 0)]
+                             if len(labels) else None, None)  # fmt: skip
+        cov[key] = res.distance <= radius
+        limits[key] = limit
+    index = targets.index
+    return Coverage(
+        distance=pd.DataFrame(dist, index=index),
+        nearest=pd.DataFrame(near, index=index, dtype=object),
+        covered=pd.DataFrame(cov, index=index),
+        network=network,
+        demand=demand,
+        facilities=facilities,
+        standards=standards,
+        max_walk_m=pd.Series(limits, name="max_walk_m"),
+    )

@@ -1,0 +1,133 @@
+"""Coverage: exact walk distances per type, recomputed another way, and the tables on top."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import embedsite.demand as ed
+import embedsite.facilities as ef
+from conftest import NANJING, shared_file
+from embedsite import coverage
+from embedsite.errors import InputError, UnknownFacilityTypeError
+from embedsite.standards import Standards
+from test_network import _insert_points
+
+
+@pytest.fixture(scope="module")
+def nanjing_inputs(nanjing_net):
+    homes = ed.from_osm_file(shared_file(NANJING), nanjing_net, on_far="drop")
+    supply = ef.from_osm_file(NANJING, nanjing_net)
+    return nanjing_net, homes, supply
+
+
+@pytest.fixture(scope="module")
+def nanjing_cov(nanjing_inputs):
+    net, homes, supply = nanjing_inputs
+    return coverage.compute(net, homes, supply)
+
+
+def test_distances_equal_networkx_with_points_inserted(nanjing_inputs, nanjing_cov):
+    net, homes, supply = nanjing_inputs
+    res = homes.points
+    fac = supply.points
+    both = pd.concat([res[["edge", "position_m", "access_m"]].set_axis(
+        [("r", i) for i in res.index]), fac[["edge", "position_m", "access_m"]].set_axis(
+        [("f", i) for i in fac.index])])  # fmt: skip
+    H = _insert_points(net.to_networkx(), both, net.edge_lengths, net.edges)
+    for key in ("junior_middle_school", "primary_school", "kindergarten"):
+        src = {("a", ("f", i)) for i in fac.index[fac["facility_type"] == key]}
+        ref = nx.multi_source_dijkstra_path_length(H, src, weight="length")
+        expected = np.array([ref.get(("a", ("r", i)), np.inf) for i in res.index])
+        got = nanjing_cov.distance[key].to_numpy()
+        limit = nanjing_cov.max_walk_m[key]
+        expected[expected > limit] = np.inf
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_shares_recomputed_by_hand(nanjing_inputs, nanjing_cov):
+    _net, homes, _supply = nanjing_inputs
+    table = nanjing_cov.by_type
+    for key in ("junior_middle_school", "kindergarten", "nursery"):
+        ftype = nanjing_cov.standards[key]
+        served = homes.population(ftype.age_group).to_numpy()
+        within = nanjing_cov.distance[key].to_numpy() <= ftype.walk_radius_m
+        assert table.loc[key, "served"] == pytest.approx(served.sum())
+        assert table.loc[key, "covered"] == pytest.approx(served[within].sum())
+        assert table.loc[key, "uncovered"] == pytest.approx(served[~within].sum())
+        gaps = nanjing_cov.gaps(key)
+        assert gaps["served"].sum() == pytest.approx(served[~within].sum())
+    # no nursery is mapped: every 0-3 year old is a gap
+    assert table.loc["nursery", "share_covered"] == 0
+    assert table.loc["junior_middle_school", "share_covered"] > 0.5
+
+
+def test_nearest_is_the_facility_at_that_distance(nanjing_inputs, nanjing_cov):
+    net, homes, supply = nanjing_inputs
+    key = "primary_school"
+    near = nanjing_cov.nearest[key]
+    ok = near.notna()
+    res = homes.points.loc[ok]
+    fac = supply.points.loc[near[ok].to_numpy()]
+    np.testing.assert_allclose(
+        net.walk_distance(fac, res), nanjing_cov.distance[key][ok].to_numpy(), atol=1e-6
+    )
+
+
+def test_by_neighbourhood_adds_up(nanjing_inputs, nanjing_cov):
+    net, _homes, _ = nanjing_inputs
+    minx, miny, maxx, maxy = net.nodes.total_bounds
+    mid = (minx + maxx) / 2
+    halves = gpd.GeoDataFrame(
+        {"name": ["west 西", "east 东"]},
+        geometry=[shapely.box(minx - 1e4, miny - 1e4, mid, maxy + 1e4),
+                  shapely.box(mid, miny - 1e4, maxx + 1e4, maxy + 1e4)],
+        crs=net.crs,
+    ).to_crs(4326)  # fmt: skip
+    table = nanjing_cov.by_neighbourhood(halves, name_column="name")
+    summed = table.groupby(level="facility_type")[["served", "covered"]].sum()
+    whole = nanjing_cov.by_type
+    np.testing.assert_allclose(summed.loc[whole.index, "served"], whole["served"], rtol=1e-9)
+    np.testing.assert_allclose(summed.loc[whole.index, "covered"], whole["covered"], rtol=1e-9)
+
+
+def test_coverage_grows_with_the_radius(nanjing_inputs):
+    net, homes, supply = nanjing_inputs
+    base = supply.standards
+    shares = []
+    for radius in (150.0, 300.0, 600.0, 1200.0):
+        t = dataclasses.replace(base["junior_middle_school"], walk_radius_m=radius)
+        std = Standards([t])
+        cov = coverage.compute(net, homes, supply, std, max_walk_m=3000)
+        shares.append(cov.by_type.loc["junior_middle_school", "share_covered"])
+    assert shares == sorted(shares) and shares[0] < shares[-1]
+
+
+def test_weighted_quantile_matches_repetition():
+    rng = np.random.default_rng(1)
+    v = rng.uniform(0, 1000, 50)
+    w = rng.integers(1, 5, 50).astype(float)
+    rep = np.repeat(v, w.astype(int))
+    assert coverage.weighted_quantile(v, w, 0.9) == pytest.approx(
+        np.quantile(rep, 0.9, method="inverted_cdf")
+    )
+
+
+def test_bad_input(nanjing_inputs, nanjing_cov):
+    net, homes, supply = nanjing_inputs
+    with pytest.raises(UnknownFacilityTypeError, match="kindergarten"):
+        coverage.compute(net, homes, supply, types=["kindergarden"])
+    with pytest.raises(InputError, match="max_walk_m"):
+        coverage.compute(net, homes, supply, types=["kindergarten"], max_walk_m=-5)
+    cov = coverage.compute(net, homes, supply, types=["kindergarten"])
+    with pytest.raises(InputError, match="analysed"):
+        cov.gaps("nursery")
+    far = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    with pytest.raises(InputError, match="inside the neighbourhood"):
+        nanjing_cov.by_neighbourhood(far)

@@ -131,3 +131,57 @@ def test_bad_input(nanjing_inputs, nanjing_cov):
     far = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
     with pytest.raises(InputError, match="inside the neighbourhood"):
         nanjing_cov.by_neighbourhood(far)
+
+
+def test_area_norm_per_100_households(nanjing_inputs, nanjing_cov):
+    net, homes, _ = nanjing_inputs
+    minx, miny, maxx, maxy = net.nodes.total_bounds
+    mid = (minx + maxx) / 2
+    halves = gpd.GeoDataFrame(
+        {"name": ["west", "east"], "space": [1200.0, 0.0]},
+        geometry=[shapely.box(minx - 1e4, miny - 1e4, mid, maxy + 1e4),
+                  shapely.box(mid, miny - 1e4, maxx + 1e4, maxy + 1e4)],
+        crs=net.crs,
+    )  # fmt: skip
+    table = nanjing_cov.area_norm(halves, name_column="name", floor_area_column="space")
+    assert table["households"].sum() == pytest.approx(homes.points["households"].sum())
+    west = table.loc["west"]
+    expected = 1200.0 / (west["households"] / 100)
+    assert west["m2_per_100_households"] == pytest.approx(expected)
+    assert west["meets_min"] == (expected >= 30)
+    assert west["shortfall_min_m2"] == pytest.approx(max(0.0, west["households"] * 0.30 - 1200))
+    east = table.loc["east"]
+    assert not east["meets_min"] and east["shortfall_target_m2"] == pytest.approx(
+        east["households"] * 0.80
+    )
+    # from the mapped facilities: none has a known floor area in OSM here, and it says so
+    mapped = nanjing_cov.area_norm(halves, name_column="name")
+    assert (mapped["floor_area_m2"] == 0).all()
+    with pytest.raises(InputError, match="no column"):
+        nanjing_cov.area_norm(halves, floor_area_column="nope")
+
+
+def test_area_norm_from_facility_floor_areas(nanjing_inputs):
+    net, homes, _ = nanjing_inputs
+    nodes = net.nodes.sort_values("x")
+    west_nodes = nodes.iloc[:3]
+    table = pd.DataFrame(
+        {"type": ["日间照料中心", "社区食堂", "幼儿园"], "area": [300.0, 500.0, 2000.0],
+         "lon": west_nodes["lon"].to_numpy(), "lat": west_nodes["lat"].to_numpy()}
+    )  # fmt: skip
+    supply = ef.from_table(
+        table, net, type_column="type", floor_area_column="area", coordinate_system="wgs84"
+    )
+    cov = coverage.compute(net, homes, supply, types=["elderly_day_care_center"])
+    minx, miny, maxx, maxy = net.nodes.total_bounds
+    mid = (minx + maxx) / 2
+    halves = gpd.GeoDataFrame(
+        {"name": ["west", "east"]},
+        geometry=[shapely.box(minx - 1e4, miny - 1e4, mid, maxy + 1e4),
+                  shapely.box(mid, miny - 1e4, maxx + 1e4, maxy + 1e4)],
+        crs=net.crs,
+    )  # fmt: skip
+    norm = cov.area_norm(halves, name_column="name")
+    # the kindergarten is education, not community service space
+    assert norm.loc["west", "floor_area_m2"] == pytest.approx(800.0)
+    assert norm.loc["east", "floor_area_m2"] == 0.0

@@ -123,6 +123,81 @@ class Coverage:
             )
         return pd.concat(frames)
 
+    def area_norm(
+        self,
+        neighbourhoods: gpd.GeoDataFrame,
+        *,
+        name_column: str | None = None,
+        floor_area_column: str | None = None,
+        types: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Community service floor area per 100 households, against the norm (30 / 80 m²).
+
+        The programme's norm is per 100 **households** (每百户): households are the demand's
+        (residents / household size). The floor area of a neighbourhood is, by default, the
+        sum of ``floor_area_m2`` of the existing facilities inside it whose types count as
+        community service space: 5-min, 10-min and community tiers, not education or
+        outdoor sports (the 15-minute centres serve a whole sub-district). A facility with
+        unknown floor area adds nothing and is counted in ``facilities_without_area``, so a
+        low figure may be missing data, not missing space. When the planner knows the floor
+        area per neighbourhood, name its column with ``floor_area_column``.
+
+        Returns one row per neighbourhood: ``households``, ``floor_area_m2``,
+        ``m2_per_100_households``, ``meets_min``/``meets_target`` and the floor area still
+        needed for each (``shortfall_min_m2``, ``shortfall_target_m2``).
+        """
+        norm = self.standards.area_norm
+        area = _assign(self.demand.points, neighbourhoods, name_column)
+        households = self.demand.points["households"].groupby(area.to_numpy()).sum()
+        labels = neighbourhoods[name_column] if name_column is not None else neighbourhoods.index
+        out = pd.DataFrame(index=pd.Index(pd.unique(np.asarray(labels)), name="area"))
+        out["households"] = households.reindex(out.index).fillna(0.0)
+        if floor_area_column is not None:
+            if floor_area_column not in neighbourhoods.columns:
+                raise InputError(
+                    f"no column {floor_area_column!r} in the neighbourhoods; columns: "
+                    f"{list(neighbourhoods.columns)}"
+                )
+            given = pd.Series(neighbourhoods[floor_area_column].to_numpy(float),
+                              index=np.asarray(labels))  # fmt: skip
+            out["floor_area_m2"] = given.groupby(level=0).sum().reindex(out.index)
+            out["facilities_without_area"] = 0
+        else:
+            keys = (
+                [self.standards[t].key for t in types]
+                if types is not None
+                else [
+                    t.key
+                    for t in self.standards.values()
+                    if t.tier in ("5min", "10min", "community")
+                    and not {"education", "sports"} & set(t.functions)
+                ]
+            )
+            fac = self.facilities.points
+            fac = fac[fac["facility_type"].isin(keys)]
+            where = _assign(fac, neighbourhoods, name_column).to_numpy()
+            known = fac["floor_area_m2"].notna().to_numpy()
+            sums = fac["floor_area_m2"].fillna(0.0).groupby(where).sum()
+            out["floor_area_m2"] = sums.reindex(out.index).fillna(0.0)
+            out["facilities_without_area"] = (
+                pd.Series(~known).groupby(where).sum().reindex(out.index).fillna(0).astype(int)
+            )
+        hundreds = out["households"] / 100.0
+        out["m2_per_100_households"] = np.where(
+            hundreds > 0, out["floor_area_m2"] / hundreds.where(hundreds > 0, 1.0), np.nan
+        )
+        out["min_m2_per_100_households"] = norm.min_m2_per_100_households
+        out["target_m2_per_100_households"] = norm.target_m2_per_100_households
+        out["meets_min"] = out["m2_per_100_households"] >= norm.min_m2_per_100_households
+        out["meets_target"] = out["m2_per_100_households"] >= norm.target_m2_per_100_households
+        out["shortfall_min_m2"] = (
+            hundreds * norm.min_m2_per_100_households - out["floor_area_m2"]
+        ).clip(lower=0.0)
+        out["shortfall_target_m2"] = (
+            hundreds * norm.target_m2_per_100_households - out["floor_area_m2"]
+        ).clip(lower=0.0)
+        return out
+
     def gaps(self, facility_type: str) -> gpd.GeoDataFrame:
         """Resident points not covered by the type, with their served residents and walk
         distance, ready for the siting stage (network CRS)."""

@@ -19,6 +19,7 @@ def test_demo_on_the_shipped_sample():
     assert "street_length_km" in result.output
     assert "居民" in result.output and "households 户数" in result.output
     assert "现有设施" in result.output and "community_health_station" in result.output
+    assert "步行覆盖" in result.output and "share_covered" in result.output
 
 
 def test_network_writes_a_file(tmp_path):

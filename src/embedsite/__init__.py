@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from embedsite import crs, demand, errors, facilities, network, standards
+from embedsite import coverage, crs, demand, errors, facilities, network, standards
 from embedsite._config import config_context, get_config, set_config
+from embedsite.coverage import Coverage
 from embedsite.demand import Demand
 from embedsite.facilities import Facilities
 from embedsite.network import PedestrianNetwork, WalkFilter
@@ -22,6 +23,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "Coverage",
     "Demand",
     "Facilities",
     "FacilityType",
@@ -30,6 +32,7 @@ __all__ = [
     "WalkFilter",
     "__version__",
     "config_context",
+    "coverage",
     "crs",
     "demand",
     "errors",

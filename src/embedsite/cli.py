@@ -81,8 +81,8 @@ def demo(
 ) -> None:
     """Run the pipeline on the shipped sample (central Helsinki) and print what it found.
 
-    Stages so far: the pedestrian network, the residents (demand) and the existing
-    facilities (supply), all snapped to the network.
+    Stages so far: the pedestrian network, the residents (demand), the existing facilities
+    (supply), all snapped to the network, and who can walk to each type (coverage).
     """
     import embedsite.demand as ed
     import embedsite.facilities as ef
@@ -104,6 +104,20 @@ def demo(
         typer.echo(
             f"{len(supply.unmatched)} candidate features matched no facility type "
             "(see Facilities.unmatched)."
+        )
+        from embedsite import coverage
+
+        cov = coverage.compute(net, residents, supply)
+        cols = ["name_zh", "radius_m", "facilities", "served", "share_covered", "p90_walk_m"]
+        typer.echo("\n== Walking coverage 步行覆盖 (residents of the served age group) ==")
+        typer.echo(
+            cov.by_type[cols].to_string(
+                formatters={
+                    "served": "{:,.0f}".format,
+                    "share_covered": "{:.1%}".format,
+                    "p90_walk_m": "{:,.0f}".format,
+                }
+            )
         )
         typer.echo("\nData © OpenStreetMap contributors, ODbL.")
 

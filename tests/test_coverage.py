@@ -185,3 +185,25 @@ def test_area_norm_from_facility_floor_areas(nanjing_inputs):
     # the kindergarten is education, not community service space
     assert norm.loc["west", "floor_area_m2"] == pytest.approx(800.0)
     assert norm.loc["east", "floor_area_m2"] == 0.0
+
+
+def test_two_step_fca_on_the_network(nanjing_inputs):
+    net, homes, _ = nanjing_inputs
+    nodes = net.nodes.sample(6, random_state=3)
+    table = pd.DataFrame(
+        {"type": "托育", "places": [20.0, 40.0, 10.0, 30.0, 25.0, 15.0],
+         "lon": nodes["lon"].to_numpy(), "lat": nodes["lat"].to_numpy()}
+    )  # fmt: skip
+    supply = ef.from_table(table, net, type_column="type", capacity_column="places")
+    cov = coverage.compute(net, homes, supply, types=["nursery"])
+    res = cov.access("nursery")
+    served = homes.population("0-3").to_numpy()
+    # supply is conserved: every place within reach of someone is shared out to residents
+    reach = ~np.isnan(res.facility_ratio)
+    assert (res.ratio * served).sum() == pytest.approx(table["places"].to_numpy()[reach].sum())
+    # residents with no nursery within 300 m have no access
+    assert (res.ratio[~cov.covered["nursery"].to_numpy()] == 0).all()
+    gauss = cov.access("nursery", decay="gaussian")
+    assert (gauss.ratio >= 0).all()
+    with pytest.raises(InputError, match="no column"):
+        cov.access("nursery", capacity="beds")

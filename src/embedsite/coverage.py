@@ -20,8 +20,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from embedsite._access import AccessResult, Decay, two_step_fca
 from embedsite._config import show_progress
-from embedsite._paths import nearest_source
+from embedsite._paths import nearest_source, pair_distances, source_node_distances
 from embedsite.demand import Demand
 from embedsite.errors import InputError
 from embedsite.facilities import Facilities
@@ -197,6 +198,48 @@ class Coverage:
             hundreds * norm.target_m2_per_100_households - out["floor_area_m2"]
         ).clip(lower=0.0)
         return out
+
+    def access(
+        self,
+        facility_type: str,
+        *,
+        capacity: str = "capacity",
+        decay: Decay = None,
+        radius_m: float | None = None,
+    ) -> AccessResult:
+        """Capacity-aware access of each resident point to a type (2SFCA, E2SFCA, Gaussian).
+
+        Supply is the facilities' ``capacity`` column (places, beds...) or another numeric
+        column such as ``floor_area_m2``; demand is the residents of the served age group.
+        Both steps use the same exact walk distances within the radius (the type's, unless
+        ``radius_m`` is given), so the demand a facility sees is the demand that sees it.
+        ``ratio`` of the result is aligned with ``demand.points`` (supply per resident);
+        ``facility_ratio`` with ``facilities.of_type(facility_type)``.
+        """
+        key = self.standards[facility_type].key
+        radius = float(radius_m) if radius_m is not None else self.standards[key].walk_radius_m
+        sources = self.facilities.points
+        sources = sources[sources["facility_type"] == key]
+        if capacity not in sources.columns:
+            raise InputError(
+                f"facilities have no column {capacity!r}; numeric columns: "
+                f"{list(sources.select_dtypes('number').columns)}"
+            )
+        supply = pd.to_numeric(sources[capacity], errors="coerce")
+        if len(sources) and supply.isna().any():
+            raise InputError(
+                f"{int(supply.isna().sum())} of {len(sources)} {key} facilities have no "
+                f"{capacity!r} (first: {list(sources.index[supply.isna()][:5])}); load them "
+                "from a table with capacity_column=/floor_area_column=, or fill the values"
+            )
+        u, v = self.network.edge_nodes
+        targets = self.demand.points
+        node_dist = source_node_distances(self.network.csr, u, v, sources, limit=radius)
+        pairs = pair_distances(node_dist, u, v, sources, targets, limit=radius)
+        return two_step_fca(
+            pairs, supply.to_numpy(float), self.served(key).to_numpy(float),
+            radius_m=radius, decay=decay,
+        )  # fmt: skip
 
     def gaps(self, facility_type: str) -> gpd.GeoDataFrame:
         """Resident points not covered by the type, with their served residents and walk

@@ -207,3 +207,15 @@ def test_two_step_fca_on_the_network(nanjing_inputs):
     assert (gauss.ratio >= 0).all()
     with pytest.raises(InputError, match="no column"):
         cov.access("nursery", capacity="beds")
+
+
+def test_service_areas_of_a_type(nanjing_inputs, nanjing_cov):
+    _, _, supply = nanjing_inputs
+    areas = nanjing_cov.service_areas("junior_middle_school", kind="lines")
+    schools = supply.of_type("junior_middle_school")
+    assert list(areas.index) == list(schools.index)
+    assert (areas["street_length_m"] > 0).all()
+    polys = nanjing_cov.service_areas("junior_middle_school")
+    # every covered resident's point is near some reached street of the type
+    covered = nanjing_cov.covered["junior_middle_school"]
+    assert polys.geometry.union_all().area > 0 and covered.any()

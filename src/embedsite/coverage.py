@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 from embedsite._access import AccessResult, Decay, two_step_fca
 from embedsite._config import show_progress
 from embedsite._paths import nearest_source, pair_distances, source_node_distances
+from embedsite._service_areas import service_areas
 from embedsite.demand import Demand
 from embedsite.errors import InputError
 from embedsite.facilities import Facilities
@@ -198,6 +200,28 @@ class Coverage:
             hundreds * norm.target_m2_per_100_households - out["floor_area_m2"]
         ).clip(lower=0.0)
         return out
+
+    def service_areas(
+        self,
+        facility_type: str,
+        *,
+        kind: Literal["polygon", "lines"] = "polygon",
+        buffer_m: float = 25.0,
+        radius_m: float | None = None,
+    ) -> gpd.GeoDataFrame:
+        """The street space each facility of a type reaches within the walk radius.
+
+        Reached parts of edges are cut at the exact remaining distance from the facility's
+        snap position (never node to node, never a convex hull or a Euclidean circle);
+        ``kind="polygon"`` buffers them by ``buffer_m``. One row per facility, in the network
+        CRS, with ``street_length_m`` (and ``area_m2`` for polygons).
+        """
+        key = self.standards[facility_type].key
+        radius = float(radius_m) if radius_m is not None else self.standards[key].walk_radius_m
+        sources = self.facilities.points
+        sources = sources[sources["facility_type"] == key]
+        areas = service_areas(self.network, sources, radius, buffer_m=buffer_m, kind=kind)
+        return areas.assign(facility_type=key, name=sources["name"].reindex(areas.index))
 
     def access(
         self,

@@ -107,3 +107,49 @@ def test_pair_distances_equal_pairwise_walk_distances(nanjing_net):
     # the nearest of the pairs is what nearest_source finds
     near = _engine(nanjing_net, sources, targets, limit=limit)
     np.testing.assert_allclose(got.min(axis=0), near.distance, atol=1e-6)
+
+
+@st.composite
+def _random_street_graph(draw):
+    """A random connected planar-ish street graph in UTM 50N metres, osmnx style."""
+    n = draw(st.integers(4, 25))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 1500, (n, 2)) + np.array([660_000.0, 3_545_000.0])
+    G = nx.MultiDiGraph(crs="EPSG:32650")
+    for i in range(n):
+        G.add_node(i, x=float(xy[i, 0]), y=float(xy[i, 1]))
+    order = rng.permutation(n)
+    extra = draw(st.integers(0, 2 * n))
+    pairs = [(order[i], order[i + 1]) for i in range(n - 1)]  # a spanning path
+    pairs += [tuple(rng.choice(n, 2, replace=False)) for _ in range(extra)]
+    for a, b in pairs:
+        a, b = int(a), int(b)
+        line = shapely.LineString([xy[a], xy[b]])
+        G.add_edge(a, b, length=float(line.length), geometry=line, highway="footway")
+    return G, seed
+
+
+@settings(max_examples=40, deadline=None)
+@given(_random_street_graph(), st.floats(100, 3000))
+def test_random_graphs_match_networkx(graph_seed, limit):
+    from embedsite import network as en
+
+    G, seed = graph_seed
+    net = en.from_graph(G, component="all", simplify=False)
+    rng = np.random.default_rng(seed + 1)
+    minx, miny, maxx, maxy = net.nodes.total_bounds
+    pts = gpd.GeoDataFrame(
+        geometry=shapely.points(rng.uniform(minx, maxx, 12), rng.uniform(miny, maxy, 12)),
+        crs=net.crs,
+    )
+    snapped = net.snap(pts, max_distance=1e5)
+    sources, targets = snapped.iloc[:3], snapped.iloc[3:]
+    got = _engine(net, sources, targets, limit=limit)
+    H = _insert_points(net.to_networkx(), snapped, net.edge_lengths, net.edges)
+    ref = nx.multi_source_dijkstra_path_length(
+        H, {("a", s) for s in sources.index}, weight="length"
+    )
+    expected = np.array([ref.get(("a", t), np.inf) for t in targets.index])
+    expected[expected > limit] = np.inf
+    np.testing.assert_allclose(got.distance, expected, atol=1e-6)

@@ -600,7 +600,11 @@ def from_graph(
         )
     G = graph
     if G.is_directed():
-        G = ox.convert.to_undirected(nx.MultiDiGraph(G))
+        G = nx.MultiDiGraph(G)
+        # osmnx pairs the two directions of a street by OSM id; plain graphs have none
+        for _, _, data in G.edges(data=True):
+            data.setdefault("osmid", -1)
+        G = ox.convert.to_undirected(G)
     elif not G.is_multigraph():
         G = nx.MultiGraph(G)
     for node, data in list(G.nodes(data=True))[:1]:
@@ -620,7 +624,9 @@ def from_graph(
         length = _graphbuild.geodesic_lengths(geometry)
     tags = pd.DataFrame({c: edges[c] if c in edges.columns else None for c in ("osmid", *WAY_TAGS)})
     tags = tags.map(_flatten_list)
-    tags["osmid"] = edges["osmid"].map(lambda o: o[0] if isinstance(o, list) else o)
+    # a plain networkx graph has no OSM ids: -1 marks an edge that is not an OSM way
+    osmid = edges["osmid"] if "osmid" in edges.columns else pd.Series(-1, index=edges.index)
+    tags["osmid"] = osmid.map(lambda o: o[0] if isinstance(o, list) else o).fillna(-1)
     pos = pd.Index(node_ids).get_indexer
     arrays = _graphbuild.EdgeArrays(
         u=pos(edges["u"].to_numpy()),

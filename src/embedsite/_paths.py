@@ -18,6 +18,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from embedsite._graphbuild import ranges
+
 __all__ = ["NearestSource", "nearest_source", "pair_distances", "source_node_distances"]
 
 
@@ -39,22 +41,30 @@ def _augmented(
     src_to_v: np.ndarray,
     src_access: np.ndarray,
 ) -> sparse.csr_array:
-    """The street graph plus one virtual node per source, joined only outwards."""
+    """The street graph plus one virtual node per source, joined only outwards.
+
+    Only the ``k`` new rows are built; the street rows are reused as they are (their
+    column indices stay valid, the new columns being unreachable from them).
+    """
     n = csr.shape[0]
     k = len(src_edge)
-    coo = csr.tocoo()
-    virt = np.arange(n, n + k)
-    rows = np.concatenate([coo.row, virt, virt])
-    cols = np.concatenate([coo.col, u[src_edge], v[src_edge]])
+    a, b = u[src_edge], v[src_edge]
     # csgraph drops explicit zeros from sparse input: keep zero-cost links as tiny ones
-    w = np.concatenate(
-        [coo.data, np.maximum(src_access + src_to_u, 1e-9), np.maximum(src_access + src_to_v, 1e-9)]
-    )
-    # parallel links (a source on a self-loop edge) must keep the shorter one, not the sum
-    frame = pd.DataFrame({"r": rows, "c": cols, "w": w}).groupby(["r", "c"], sort=True)["w"].min()
-    r = frame.index.get_level_values(0).to_numpy()
-    c = frame.index.get_level_values(1).to_numpy()
-    return sparse.csr_array((frame.to_numpy(), (r, c)), shape=(n + k, n + k))
+    wa = np.maximum(src_access + src_to_u, 1e-9)
+    wb = np.maximum(src_access + src_to_v, 1e-9)
+    loop = a == b  # a source on a self-loop edge: one link, the shorter way round
+    wa = np.where(loop, np.minimum(wa, wb), wa)
+    cols = np.column_stack([a, b])
+    weights = np.column_stack([wa, wb])
+    count = np.where(loop, 1, 2)
+    swap = ~loop & (b < a)  # CSR rows want sorted columns
+    cols[swap] = cols[swap][:, ::-1]
+    weights[swap] = weights[swap][:, ::-1]
+    keep = np.column_stack([np.ones(k, dtype=bool), ~loop])
+    indptr = np.concatenate([csr.indptr, csr.indptr[-1] + np.cumsum(count)])
+    indices = np.concatenate([csr.indices, cols[keep]])
+    data = np.concatenate([csr.data, weights[keep]])
+    return sparse.csr_array((data, indices, indptr), shape=(n + k, n + k))
 
 
 def nearest_source(
@@ -114,21 +124,32 @@ def nearest_source(
     who = np.where(via_u <= via_v, origin[tu], origin[tv])
 
     # a source on the target's own edge is also reached directly along the edge
-    shared = np.isin(t_edge, s_edge)
-    if shared.any():
-        t_idx = np.flatnonzero(shared)
-        pairs = pd.DataFrame({"t": t_idx, "edge": t_edge[t_idx]}).merge(
-            pd.DataFrame({"s": np.arange(len(s_edge)), "edge": s_edge}), on="edge"
+    order = np.argsort(s_edge, kind="stable")
+    s_sorted = s_edge[order]
+    n_edges = int(max(s_edge.max(), t_edge.max())) + 1
+    has_source = np.zeros(n_edges, dtype=bool)
+    has_source[s_edge] = True
+    t_near = np.flatnonzero(has_source[t_edge])  # the few targets sharing an edge
+    if len(t_near):
+        lo = np.searchsorted(s_sorted, t_edge[t_near], side="left")
+        n_same = np.searchsorted(s_sorted, t_edge[t_near], side="right") - lo
+        pos, grp = ranges(lo, n_same)
+        t_of = t_near[grp]
+        s_of = order[pos]
+        direct = (
+            np.abs(
+                targets["position_m"].to_numpy(float)[t_of]
+                - sources["position_m"].to_numpy(float)[s_of]
+            )
+            + s_acc[s_of]
         )
-        t_pos = targets["position_m"].to_numpy(float)[pairs["t"].to_numpy()]
-        s_pos = sources["position_m"].to_numpy(float)[pairs["s"].to_numpy()]
-        direct = np.abs(t_pos - s_pos) + s_acc[pairs["s"].to_numpy()]
-        pairs["d"] = direct
-        pick = pairs.sort_values(["t", "d"], kind="stable").drop_duplicates("t")
-        t_sel = pick["t"].to_numpy()
-        closer = pick["d"].to_numpy() < best[t_sel]
-        best[t_sel[closer]] = pick["d"].to_numpy()[closer]
-        who[t_sel[closer]] = pick["s"].to_numpy()[closer]
+        pick = np.lexsort((direct, t_of))
+        first = np.ones(len(pick), dtype=bool)
+        first[1:] = t_of[pick][1:] != t_of[pick][:-1]
+        t_sel, s_sel, d_sel = t_of[pick][first], s_of[pick][first], direct[pick][first]
+        closer = d_sel < best[t_sel]
+        best[t_sel[closer]] = d_sel[closer]
+        who[t_sel[closer]] = s_sel[closer]
 
     total = best + t_acc
     beyond = ~(total <= limit)

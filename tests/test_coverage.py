@@ -33,6 +33,18 @@ def nanjing_cov(nanjing_inputs):
     return coverage.compute(net, homes, supply)
 
 
+def _halves(net, crs=None, **columns):
+    """Two neighbourhoods splitting the network's extent west/east."""
+    minx, miny, maxx, maxy = net.nodes.total_bounds
+    mid = (minx + maxx) / 2
+    return gpd.GeoDataFrame(
+        {"name": ["west", "east"], **columns},
+        geometry=[shapely.box(minx - 1e4, miny - 1e4, mid, maxy + 1e4),
+                  shapely.box(mid, miny - 1e4, maxx + 1e4, maxy + 1e4)],
+        crs=net.crs,
+    ).to_crs(crs or net.crs)  # fmt: skip
+
+
 def test_distances_equal_networkx_with_points_inserted(nanjing_inputs, nanjing_cov):
     net, homes, supply = nanjing_inputs
     res = homes.points
@@ -82,14 +94,7 @@ def test_nearest_is_the_facility_at_that_distance(nanjing_inputs, nanjing_cov):
 
 def test_by_neighbourhood_adds_up(nanjing_inputs, nanjing_cov):
     net, _homes, _ = nanjing_inputs
-    minx, miny, maxx, maxy = net.nodes.total_bounds
-    mid = (minx + maxx) / 2
-    halves = gpd.GeoDataFrame(
-        {"name": ["west 西", "east 东"]},
-        geometry=[shapely.box(minx - 1e4, miny - 1e4, mid, maxy + 1e4),
-                  shapely.box(mid, miny - 1e4, maxx + 1e4, maxy + 1e4)],
-        crs=net.crs,
-    ).to_crs(4326)  # fmt: skip
+    halves = _halves(net, crs=4326)
     table = nanjing_cov.by_neighbourhood(halves, name_column="name")
     summed = table.groupby(level="facility_type")[["served", "covered"]].sum()
     whole = nanjing_cov.by_type
@@ -135,14 +140,7 @@ def test_bad_input(nanjing_inputs, nanjing_cov):
 
 def test_area_norm_per_100_households(nanjing_inputs, nanjing_cov):
     net, homes, _ = nanjing_inputs
-    minx, miny, maxx, maxy = net.nodes.total_bounds
-    mid = (minx + maxx) / 2
-    halves = gpd.GeoDataFrame(
-        {"name": ["west", "east"], "space": [1200.0, 0.0]},
-        geometry=[shapely.box(minx - 1e4, miny - 1e4, mid, maxy + 1e4),
-                  shapely.box(mid, miny - 1e4, maxx + 1e4, maxy + 1e4)],
-        crs=net.crs,
-    )  # fmt: skip
+    halves = _halves(net, space=[1200.0, 0.0])
     table = nanjing_cov.area_norm(halves, name_column="name", floor_area_column="space")
     assert table["households"].sum() == pytest.approx(homes.points["households"].sum())
     west = table.loc["west"]
@@ -173,14 +171,7 @@ def test_area_norm_from_facility_floor_areas(nanjing_inputs):
         table, net, type_column="type", floor_area_column="area", coordinate_system="wgs84"
     )
     cov = coverage.compute(net, homes, supply, types=["elderly_day_care_center"])
-    minx, miny, maxx, maxy = net.nodes.total_bounds
-    mid = (minx + maxx) / 2
-    halves = gpd.GeoDataFrame(
-        {"name": ["west", "east"]},
-        geometry=[shapely.box(minx - 1e4, miny - 1e4, mid, maxy + 1e4),
-                  shapely.box(mid, miny - 1e4, maxx + 1e4, maxy + 1e4)],
-        crs=net.crs,
-    )  # fmt: skip
+    halves = _halves(net)
     norm = cov.area_norm(halves, name_column="name")
     # the kindergarten is education, not community service space
     assert norm.loc["west", "floor_area_m2"] == pytest.approx(800.0)

@@ -64,6 +64,7 @@ from embedsite._osmfeatures import read_features
 from embedsite.crs import CoordinateSystem, check_lonlat, to_wgs84
 from embedsite.errors import CRSError, DataFileError, EmptyInputError, InputError, PopulationError
 from embedsite.network import PedestrianNetwork
+from embedsite.standards import HOUSEHOLD_SIZE
 
 __all__ = [
     "AGE_BANDS",
@@ -113,7 +114,7 @@ class DemandReport:
     levels_filled: int = 0
     levels_filled_by: tuple[tuple[str, int], ...] = ()
     floor_area_per_person_m2: float | None = None
-    household_size: float = 2.62
+    household_size: float = HOUSEHOLD_SIZE
     age_profile: str = "china_2020"
     compounds: int = 0
     compounds_with_gates: int = 0
@@ -372,7 +373,7 @@ def from_buildings(
     residential: Collection[str] | None = RESIDENTIAL_BUILDINGS,
     residential_in_compounds: Collection[str] = ("yes",),
     floor_area_per_person_m2: float = 36.5,
-    household_size: float = 2.62,
+    household_size: float = HOUSEHOLD_SIZE,
     default_levels: Mapping[str, float] | float | None = None,
     age_profile: str | Mapping[str, float] | None = None,
     age_columns: Mapping[str, str] | None = None,
@@ -521,7 +522,7 @@ def from_polygons(
     residential: Collection[str] | None = RESIDENTIAL_BUILDINGS,
     default_levels: Mapping[str, float] | float | None = None,
     grid_spacing_m: float = 50.0,
-    household_size: float = 2.62,
+    household_size: float = HOUSEHOLD_SIZE,
     age_profile: str | Mapping[str, float] | None = None,
     age_columns: Mapping[str, str] | None = None,
     compounds: gpd.GeoDataFrame | None = None,
@@ -618,7 +619,7 @@ def from_raster(
     building_column: str = "building",
     residential: Collection[str] | None = None,
     default_levels: Mapping[str, float] | float | None = None,
-    household_size: float = 2.62,
+    household_size: float = HOUSEHOLD_SIZE,
     age_profile: str | Mapping[str, float] | None = None,
     compounds: gpd.GeoDataFrame | None = None,
     gates: gpd.GeoDataFrame | None = None,
@@ -742,7 +743,7 @@ def from_points(
     lat: str | None = None,
     coordinate_system: CoordinateSystem = "wgs84",
     id_column: str | None = None,
-    household_size: float = 2.62,
+    household_size: float = HOUSEHOLD_SIZE,
     age_profile: str | Mapping[str, float] | None = None,
     age_columns: Mapping[str, str] | None = None,
     compounds: gpd.GeoDataFrame | None = None,

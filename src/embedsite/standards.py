@@ -42,6 +42,7 @@ __all__ = [
     "CAPACITY_UNITS",
     "CONFIDENCE_LEVELS",
     "FUNCTION_TAGS",
+    "HOUSEHOLD_SIZE",
     "TIERS",
     "AgeGroup",
     "AreaNorm",
@@ -119,6 +120,10 @@ def _strings(where: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise InputError(f"{where} must be a list of strings, not {value!r}")
     return tuple(dict.fromkeys(_text(where, v) for v in value))
+
+
+#: Persons per household, 7th national census (2020): the default for every households figure.
+HOUSEHOLD_SIZE: float = 2.62
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,7 +306,7 @@ class AreaNorm:
 
     min_m2_per_100_households: float = 30.0
     target_m2_per_100_households: float = 80.0
-    household_size: float = 2.62
+    household_size: float = HOUSEHOLD_SIZE
     source: str = "城市社区嵌入式服务设施建设导则(试行) 2024; household size: 7th census (2020)"
     confidence: Confidence = "high"
 

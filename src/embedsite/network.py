@@ -467,7 +467,7 @@ class PedestrianNetwork:
         """
         p = Path(path)
         suffix = p.suffix.lower()
-        edges = _stringify_tags(self._edges)
+        edges = self._edges
         meta = json.dumps({"report": asdict(self._report), "format": 1}, ensure_ascii=False)
         if suffix == ".gpkg":
             with atomic_path(p) as tmp:
@@ -607,9 +607,9 @@ def from_graph(
         G = ox.convert.to_undirected(G)
     elif not G.is_multigraph():
         G = nx.MultiGraph(G)
-    for node, data in list(G.nodes(data=True))[:1]:
-        if "x" not in data or "y" not in data:
-            raise InputError(f"node {node!r} has no 'x'/'y' attributes; osmnx graphs carry them.")
+    node, data = next(iter(G.nodes(data=True)))
+    if "x" not in data or "y" not in data:
+        raise InputError(f"node {node!r} has no 'x'/'y' attributes; osmnx graphs carry them.")
     nodes, edges = ox.convert.graph_to_gdfs(G, fill_edge_geometry=True)
     src_crs = CRS.from_user_input(nodes.crs)
     if not src_crs.is_geographic:
@@ -626,7 +626,9 @@ def from_graph(
     tags = tags.map(_flatten_list)
     # a plain networkx graph has no OSM ids: -1 marks an edge that is not an OSM way
     osmid = edges["osmid"] if "osmid" in edges.columns else pd.Series(-1, index=edges.index)
-    tags["osmid"] = osmid.map(lambda o: o[0] if isinstance(o, list) else o).fillna(-1)
+    tags["osmid"] = (
+        osmid.map(lambda o: o[0] if isinstance(o, list) else o).fillna(-1).astype("int64")
+    )
     pos = pd.Index(node_ids).get_indexer
     arrays = _graphbuild.EdgeArrays(
         u=pos(edges["u"].to_numpy()),
@@ -764,12 +766,6 @@ def _flatten_list(value: Any) -> Any:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return value
-
-
-def _stringify_tags(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = edges.copy()
-    out["osmid"] = out["osmid"].astype("int64")
-    return out
 
 
 def _points_in(points: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS, *, name: str) -> gpd.GeoSeries:

@@ -176,3 +176,97 @@ def test_street_length_monotone_in_radius(nanjing_net, nanjing_sources, r1, extr
     a = service_areas(nanjing_net, src, r1, kind="lines")["street_length_m"].iloc[0]
     b = service_areas(nanjing_net, src, r1 + extra, kind="lines")["street_length_m"].iloc[0]
     assert b >= a - 1e-9 * max(a, 1.0)
+
+
+def _reference_polygons(lines: gpd.GeoDataFrame, buffer_m: float) -> np.ndarray:
+    """The definition, the slow way: every reached piece buffered, then unioned per area."""
+    return np.array(
+        [
+            shapely.union_all(shapely.buffer(shapely.get_parts(g), buffer_m))
+            if not g.is_empty
+            else shapely.Polygon()
+            for g in lines.geometry
+        ],
+        dtype=object,
+    )
+
+
+def _check_street_space(poly, lines, buffer_m):
+    """lines within the polygon, the polygon within buffer_m of the lines, equal to the
+    union of the pieces' buffers."""
+    ref = _reference_polygons(lines, buffer_m)
+    got = poly.geometry.to_numpy()
+    assert shapely.is_valid(got).all()
+    scale = np.maximum(shapely.area(ref), 1.0)
+    np.testing.assert_allclose(poly["area_m2"], shapely.area(ref), rtol=1e-9, atol=1e-6)
+    assert (shapely.area(shapely.symmetric_difference(got, ref)) <= 1e-9 * scale + 1e-6).all()
+    reached = ~shapely.is_empty(lines.geometry.to_numpy())
+    assert (shapely.is_empty(got) == ~reached).all()
+    assert shapely.covers(
+        shapely.buffer(got[reached], 1e-6), lines.geometry.to_numpy()[reached]
+    ).all()
+    # nothing farther than buffer_m: the boundary, densified to 1 m, and sample points inside
+    for g, line in zip(got, lines.geometry.to_numpy(), strict=True):
+        if g.is_empty:
+            assert line.is_empty
+            continue
+        edge = shapely.get_coordinates(shapely.segmentize(g.boundary, 1.0))
+        inside = shapely.get_coordinates(shapely.intersection(shapely.points(_grid_in(g, 400)), g))
+        pts = shapely.points(np.vstack([edge, inside]))
+        assert shapely.distance(pts, line).max() <= buffer_m + 1e-6
+
+
+def _grid_in(g, n):
+    minx, miny, maxx, maxy = g.bounds
+    side = int(np.sqrt(n))
+    x, y = np.meshgrid(np.linspace(minx, maxx, side), np.linspace(miny, maxy, side))
+    return np.column_stack([x.ravel(), y.ravel()])
+
+
+@pytest.mark.parametrize("tiles", [False, True])
+def test_polygons_are_the_union_of_the_buffered_pieces(nanjing_net, nanjing_sources, tiles):
+    net, src = nanjing_net, nanjing_sources
+    net._derived.pop("service_areas.tiles", None)
+    if tiles:  # force the memoised quadtree path on a few areas
+        from embedsite._service_areas import _Tiles
+
+        net._derived["service_areas.tiles"] = {20.0: _Tiles.of(net.edge_geometry, 20.0)}
+    try:
+        poly = service_areas(net, src, 450.0, buffer_m=20.0)
+        lines = service_areas(net, src, 450.0, kind="lines")
+        _check_street_space(poly, lines, 20.0)
+    finally:
+        net._derived.pop("service_areas.tiles", None)
+
+
+def test_many_helsinki_areas_use_the_tiles_and_equal_the_definition(helsinki_net):
+    net = helsinki_net
+    net._derived.pop("service_areas.tiles", None)
+    src = _sources(net, 20, seed=11)
+    poly = service_areas(net, src, 500.0)
+    assert 25.0 in net._derived["service_areas.tiles"]  # the quadtree path ran
+    again = service_areas(net, src, 500.0)  # memoised: same polygons
+    assert (shapely.area(shapely.symmetric_difference(poly.geometry, again.geometry)) < 1e-6).all()
+    lines = service_areas(net, src, 500.0, kind="lines")
+    _check_street_space(poly, lines, 25.0)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    r=st.floats(5.0, 900.0, allow_nan=False),
+    buf=st.floats(2.0, 60.0, allow_nan=False),
+    which=st.lists(st.integers(0, 5), min_size=1, max_size=4, unique=True),
+)
+def test_tiled_polygons_contain_the_lines_and_nothing_farther(
+    nanjing_net, nanjing_sources, r, buf, which
+):
+    from embedsite._service_areas import _Tiles
+
+    net, src = nanjing_net, nanjing_sources.iloc[which]
+    net._derived["service_areas.tiles"] = {buf: _Tiles.of(net.edge_geometry, buf)}
+    try:
+        poly = service_areas(net, src, r, buffer_m=buf)
+    finally:
+        net._derived.pop("service_areas.tiles", None)
+    lines = service_areas(net, src, r, kind="lines")
+    _check_street_space(poly, lines, buf)

@@ -11,10 +11,24 @@ one pass over all (facility, edge) pairs; nothing loops per edge or per facility
 ``kind="polygon"`` buffers those reached lines by ``buffer_m``: the *buffered reached street
 space*. It is neither a convex hull (which would claim blocks and water no street reaches)
 nor a Euclidean circle (which ignores the street layout).
+
+How the polygons are built (the GEOS union of overlapping buffers is the cost, about 95% of
+it; buffering is cheap). When many areas are asked of a network (together they reach at
+least as many pieces as the network has edges), the network first gets, once per
+``buffer_m`` and memoised on it, the buffer of every whole edge and a quadtree of square
+tiles (side ``buffer_m``, doubling up to the whole network; an edge belongs to the tile of its
+midpoint) holding the union of the buffers of each tile's edges, built bottom-up. An area
+then takes, coarsest first, the union polygon of every tile whose edges it reaches entirely,
+the cached buffer of every other whole reached edge, and buffers only its partly reached
+pieces; one cascaded union of those few parts gives the polygon. The result is the same set
+as the union of the buffers of the reached pieces (it only regroups that union), so it holds
+every reached line and nothing farther than ``buffer_m`` from them; on Helsinki an area is
+then built from about a fifth of the parts. Fewer areas are unioned piece by piece.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import geopandas as gpd
@@ -111,7 +125,7 @@ def service_areas(
         node_dist = source_node_distances(csr, edge_u, edge_v, sources, limit=float(radius.max()))
     s, e, lo, hi = _reached_intervals(node_dist, edge_u, edge_v, length, sources, radius)
     street = np.bincount(s, weights=hi - lo, minlength=k)
-    geoms = network.edges.geometry.to_numpy()
+    geoms = network.edge_geometry
     lines = _cut(geoms, length, e, lo, hi)
     data: dict[str, np.ndarray] = {"street_length_m": street}
     if kind == "lines":
@@ -119,26 +133,107 @@ def service_areas(
         if len(lines):
             shapely.multilinestrings(lines, indices=s, out=out)
     else:
-        out = _buffered_union(lines, s, k, buffer_m)
+        cache = network._derived.setdefault(_TILES_KEY, {})
+        if buffer_m not in cache and len(s) >= len(length):
+            cache[buffer_m] = _Tiles.of(geoms, buffer_m)
+        tiles = cache.get(buffer_m)
+        if tiles is None:
+            out = _union_by_group(shapely.buffer(lines, buffer_m), s, k)
+        else:
+            full = (lo <= 0.0) & (hi >= length[e])
+            group, polys, rest = tiles.parts(s, e, full)
+            pieces = tiles.buffers[e[rest]]  # whole edges: their cached buffer
+            partial = ~full[rest]
+            pieces[partial] = shapely.buffer(lines[rest][partial], buffer_m)
+            out = _union_by_group(
+                np.concatenate([polys, pieces]), np.concatenate([group, s[rest]]), k
+            )
         data["area_m2"] = shapely.area(out)
     return gpd.GeoDataFrame(data, geometry=out, index=sources.index, crs=network.crs)
 
 
-def _buffered_union(lines: np.ndarray, group: np.ndarray, k: int, buffer_m: float) -> np.ndarray:
-    """Union per group (sorted) of the lines' buffers, one polygon per group.
+_TILES_KEY = "service_areas.tiles"
 
-    Each piece is buffered alone and the pieces of a group unioned (GEOS cascaded union, one
-    call over a padded groups x pieces array): the same area as buffering the whole
-    MultiLineString, but many times faster on dense networks, where GEOS' buffer of one
-    collection must node hundreds of overlapping offset curves at once.
-    """
+
+@dataclass(frozen=True)
+class _Tiles:
+    """The buffer of every whole edge, and the union of those buffers over a quadtree of
+    square tiles (finest level first; an edge is in the tile of its midpoint)."""
+
+    buffers: np.ndarray  # (m,) buffer of each edge
+    tile: tuple[np.ndarray, ...]  # per level: tile of each edge
+    union: tuple[np.ndarray, ...]  # per level: union of the buffers of each tile's edges
+    size: tuple[np.ndarray, ...]  # per level: edges in each tile
+
+    @classmethod
+    def of(
+        cls,
+        geoms: np.ndarray,
+        buffer_m: float,
+        *,
+        side_m: float | None = None,
+        max_levels: int = 16,
+    ) -> _Tiles:
+        side = buffer_m if side_m is None else side_m
+        buffers = shapely.buffer(geoms, buffer_m)
+        mid = shapely.get_coordinates(shapely.line_interpolate_point(geoms, 0.5, normalized=True))
+        mid = mid - mid.min(axis=0)
+        tiles, unions, sizes = [], [], []
+        below, below_union = np.arange(len(geoms)), buffers
+        for level in range(max_levels):
+            cell = np.floor(mid / (side * 2.0**level)).astype(np.int64)
+            _, tile = np.unique(cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1],
+                                return_inverse=True)  # fmt: skip
+            tile = tile.ravel()
+            n_tiles = int(tile.max()) + 1
+            # tiles nest (same origin, doubling side): each finer tile has one parent
+            parent = np.empty(len(below_union), dtype=np.int64)
+            parent[below] = tile
+            union = _union_by_group(below_union, parent, n_tiles)
+            tiles.append(tile)
+            unions.append(union)
+            sizes.append(np.bincount(tile, minlength=n_tiles))
+            if n_tiles == 1:
+                break
+            below, below_union = tile, union
+        return cls(buffers, tuple(tiles), tuple(unions), tuple(sizes))
+
+    def parts(
+        self, s: np.ndarray, e: np.ndarray, full: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The tile unions each area takes (its number, the polygon), coarsest first, for
+        the tiles whose edges it reaches entirely (pieces ``(s, e)``, whole where ``full``),
+        and a mask of the pieces those tiles leave over."""
+        covered = np.zeros(len(s), dtype=bool)
+        groups, polys = [], []
+        for tile, union, size in zip(
+            self.tile[::-1], self.union[::-1], self.size[::-1], strict=True
+        ):
+            n_tiles = len(size)
+            key = s.astype(np.int64) * n_tiles + tile[e]
+            uniq, count = np.unique(key[full], return_counts=True)
+            t_of = uniq % n_tiles
+            whole = uniq[(count == size[t_of]) & (size[t_of] > 1)]
+            hit = full & ~covered & np.isin(key, whole)
+            chosen = np.unique(key[hit])
+            groups.append(chosen // n_tiles)
+            polys.append(union[chosen % n_tiles])
+            covered |= hit
+        return np.concatenate(groups), np.concatenate(polys), ~covered
+
+
+def _union_by_group(polys: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
+    """Union of the polygons of each group ``0..k-1``: one GEOS cascaded union per group, in
+    one call over a padded groups x parts array; an empty polygon for a group with none."""
     out = np.array([shapely.Polygon()] * k, dtype=object)
-    if len(lines) == 0:
+    if len(polys) == 0:
         return out
+    order = np.argsort(group, kind="stable")
+    group, polys = group[order], polys[order]
     count = np.bincount(group, minlength=k)
     rank = np.arange(len(group)) - (np.cumsum(count) - count)[group]
     padded = np.full((k, int(count.max())), None, dtype=object)
-    padded[group, rank] = shapely.buffer(lines, buffer_m)
+    padded[group, rank] = polys
     united = shapely.union_all(padded, axis=1)
     has = count > 0
     out[has] = united[has]

@@ -133,8 +133,13 @@ class PedestrianNetwork:
         self._v = index.get_indexer(edges["v"].to_numpy())
         self._length = edges["length"].to_numpy(dtype=float)
         self._csr = _graphbuild.adjacency(self._u, self._v, self._length, len(nodes))
+        for arr in (self._u, self._v, self._length, *_csr_arrays(self._csr)):
+            arr.flags.writeable = False  # shared, never copied: callers get read-only views
         self._segments: _graphbuild.Segments | None = None
         self._edges_lonlat: gpd.GeoSeries | None = None
+        # derived data later stages memoise on the network (keyed by their own names), e.g.
+        # the service-area tile unions; never part of the network's value
+        self._derived: dict[str, Any] = {}
 
     # --- read-only views -------------------------------------------------------------------
     @property
@@ -160,18 +165,28 @@ class PedestrianNetwork:
     @property
     def csr(self) -> sparse.csr_array:
         """Symmetric CSR adjacency of node positions; weights are the shortest parallel edge
-        length in metres (self-loops left out). Row ``i`` is ``nodes.index[i]``."""
-        return self._csr.copy()
+        length in metres (self-loops left out). Row ``i`` is ``nodes.index[i]``.
+
+        The network's own matrix, not a copy (its arrays are read-only): fetching it is free.
+        """
+        return self._csr
 
     @property
     def edge_nodes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Positions (rows of :attr:`csr`) of each edge's ``u`` and ``v`` node."""
-        return self._u.copy(), self._v.copy()
+        """Positions (rows of :attr:`csr`) of each edge's ``u`` and ``v`` node (read-only
+        views, not copies)."""
+        return self._u, self._v
 
     @property
     def edge_lengths(self) -> np.ndarray:
-        """Edge lengths in metres, by edge position."""
-        return self._length.copy()
+        """Edge lengths in metres, by edge position (a read-only view)."""
+        return self._length
+
+    @property
+    def edge_geometry(self) -> np.ndarray:
+        """The street geometry of each edge (shapely LineStrings, by edge position), without
+        copying the :attr:`edges` table."""
+        return np.asarray(self._edges.geometry.array)
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -758,6 +773,10 @@ def load(path: str | Path) -> PedestrianNetwork:
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
+def _csr_arrays(csr: sparse.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return csr.data, csr.indices, csr.indptr
+
+
 def _isna(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 

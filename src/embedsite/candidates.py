@@ -613,7 +613,8 @@ def from_osm_features(
     pos = np.flatnonzero(pd.Series(kind).isin(list(wanted)).to_numpy())
     if len(pos):  # a node inside an area of the same kind is a part of it
         chosen = pd.DataFrame({"pos": pos, "facility_type": kind[pos]})
-        cands_lab = pd.DataFrame({"label": labels, "name": names})
+        named = np.where(pd.isna(names), "unnamed", names)  # None would blank the reason
+        cands_lab = pd.DataFrame({"label": labels, "name": named})
         _, why = _inside_same_type(chosen, geoms, pts, cands_lab)
         dup = why["pos"].to_numpy(dtype=int)
         rejected.append(_rejected_frame(
@@ -843,7 +844,7 @@ def _numbers(df: pd.DataFrame, column: str, labels: np.ndarray, *, positive: boo
         bad = text | (values < 0) | np.isinf(values)
         rule = "a number >= 0 or empty (unknown)"
     if bad.any():
-        shown = dict(zip(labels[bad][:5], raw.to_numpy()[bad][:5], strict=True))
+        shown = dict(zip(labels[bad][:5], raw[bad].head(5).tolist(), strict=True))
         raise InputError(
             f"column {column!r} ({what}) must be {rule}; {int(bad.sum())} bad row(s), e.g. "
             f"{shown}; fix or drop them"

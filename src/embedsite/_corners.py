@@ -4,10 +4,11 @@ Blocks are the faces of the noded street lines (``shapely.polygonize``). Obstacl
 road space (every edge buffered by its half width), the building footprints (holes filled:
 a courtyard is reached through its building) and any excluded areas. One STRtree query pairs
 blocks with the obstacles that touch them; the obstacles of each block are gathered into one
-then removed rank by rank: step k subtracts the k-th obstacle of every block in one array
-call, so the Python loop runs over the largest number of obstacles of a block (about a hundred),
-never over blocks. (Dissolving each block's obstacles first, with ``shapely.multipolygons(...,
-indices=...)`` and a zero buffer, took as long and relies on buffering invalid input.)
+dissolved by a pairwise union tree run on all blocks at once (round r unions neighbours of every
+block in one array call: log2(k) rounds for a block of k obstacles), then subtracted in one
+array call. The Python loop runs over rounds (about ten), never over blocks. Measured on
+Andorra: 2.4x faster than subtracting the obstacles one rank at a time (each difference then
+works on an ever more complex block), and it needs no zero buffer of invalid multipolygons.
 
 Examples
 --------
@@ -19,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -84,6 +84,29 @@ def _polygon_parts(geoms: np.ndarray, *, fill_holes: bool) -> np.ndarray:
     return parts[shapely.is_valid(parts) & (shapely.area(parts) > 0)]
 
 
+def _union_by_group(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Union of the geometries of each group (``group`` sorted), None for empty groups.
+
+    A pairwise tree: each round unions neighbours 2i and 2i+1 of every group in one array
+    call, so a group of k geometries takes log2(k) rounds (a cascaded union, vectorised over
+    groups), with no Python loop over groups.
+    """
+    out = np.full(n, None, dtype=object)
+    g, geo = group, geoms
+    while len(g):
+        rank = np.arange(len(g)) - np.searchsorted(g, g)
+        if rank.max() == 0:
+            break
+        even = np.flatnonzero(rank % 2 == 0)
+        pair = even + 1 < len(g)
+        pair[pair] = g[even[pair] + 1] == g[even[pair]]
+        merged = geo[even].copy()
+        merged[pair] = shapely.union(geo[even[pair]], geo[even[pair] + 1])
+        g, geo = g[even], merged
+    out[g] = geo
+    return out
+
+
 def pieces(
     lines: np.ndarray,
     half: np.ndarray,
@@ -105,15 +128,10 @@ def pieces(
     b_idx, o_idx = shapely.STRtree(obstacles).query(blocks, predicate="intersects")
     order = np.argsort(b_idx, kind="stable")
     b_idx, o_idx = b_idx[order], o_idx[order]
-    # rank of each obstacle among its block's; step k removes the k-th obstacle of every block
-    # at once (a loop over ranks, vectorised over blocks; each difference is of valid polygons)
-    rank = np.arange(len(b_idx)) - np.searchsorted(b_idx, b_idx)
+    dissolved = _union_by_group(obstacles[o_idx], b_idx, len(blocks))
+    has = ~pd.isna(dissolved)
     free = blocks.copy()
-    by_rank = np.argsort(rank, kind="stable")
-    bounds = np.searchsorted(rank[by_rank], np.arange(rank.max() + 2 if len(rank) else 1))
-    for lo, hi in itertools.pairwise(bounds):
-        sel = by_rank[lo:hi]
-        free[b_idx[sel]] = shapely.difference(free[b_idx[sel]], obstacles[o_idx[sel]])
+    free[has] = shapely.difference(blocks[has], dissolved[has])
     parts, block = shapely.get_parts(free, return_index=True)
     poly = shapely.get_type_id(parts) == 3
     parts, block = parts[poly], block[poly]

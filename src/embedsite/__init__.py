@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from embedsite import coverage, crs, demand, errors, facilities, network, standards
+from embedsite import candidates, coverage, crs, demand, errors, facilities, network, standards
 from embedsite._config import config_context, get_config, set_config
+from embedsite.candidates import Candidates
 from embedsite.coverage import Coverage
 from embedsite.demand import Demand
 from embedsite.facilities import Facilities
@@ -23,6 +24,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "Candidates",
     "Coverage",
     "Demand",
     "Facilities",
@@ -31,6 +33,7 @@ __all__ = [
     "Standards",
     "WalkFilter",
     "__version__",
+    "candidates",
     "config_context",
     "coverage",
     "crs",

@@ -170,7 +170,8 @@ class SitingProblem:
             return out
         sub = np.asarray(self.cost)[:, pos]
         arg = np.argmin(sub, axis=1)
-        ok = sub[np.arange(len(arg)), arg] <= limit
+        best = sub[np.arange(len(arg)), arg]
+        ok = np.isfinite(best) & (best <= limit)
         out[ok] = pos[arg[ok]]
         return out
 

@@ -134,6 +134,11 @@ class LSCP(SitingModel):
             bound = float(np.ceil(bound - 1e-6))
         stats = dict(red.stats, nodes=out.nodes, greedy_objective=float(cost[greedy].sum()))
         status = out.status
+        if status != "optimal":  # the Lagrangian bound may be tighter than HiGHS's
+            lagr = lagrangian_cover_bound(red.A, cost, obj)
+            if _integral(cost):
+                lagr = float(np.ceil(lagr - 1e-9))
+            bound = max(bound, lagr) if np.isfinite(bound) else lagr
         if status == "optimal":
             bound = obj
         return Plan(red.sites[pick], obj, min(bound, obj), status, stats)

@@ -139,6 +139,8 @@ class MCLP(SitingModel):
 
             return heuristic_cmclp(self, problem)
         red = self._prepare(problem)
+        if red.A.shape[0] == 0 or red.A.shape[1] == 0:
+            return Plan(np.zeros(0, dtype=np.int64), 0.0, 0.0, "optimal", dict(red.stats))
         cost = problem.site_cost[red.sites]
         pick, obj = self._heuristic(red, cost)
         p, budget = self._limits(red.A.shape[1])
@@ -188,6 +190,8 @@ class MCLP(SitingModel):
         if obj < obj0 - 1e-9:  # never return worse than the warm start
             pick, obj = pick0, obj0
         bound = out.bound if np.isfinite(out.bound) else np.inf
+        if out.status != "optimal":  # the submodular bound may be tighter than HiGHS's
+            bound = min(bound, max_cover_upper_bound(red.A, red.weights, pick, p, cost, budget))
         stats = dict(red.stats, nodes=out.nodes, heuristic_objective=obj0)
         if out.status == "optimal":
             bound = obj

@@ -125,6 +125,21 @@ class PMedian(SitingModel):
             )
         return Plan(open_new, float(sol.objective), float(sol.bound), sol.status, stats)
 
+    def _nothing_to_choose(self, problem: SitingProblem) -> Plan:
+        """p = 0: the existing sites alone (no solver needed)."""
+        dist = problem.open_cost(problem.fixed)
+        if problem.unreached_cost is not None:
+            dist = np.where(np.isfinite(dist), dist, problem.unreached_cost)
+        active = problem.weights > 0
+        total = float(problem.weights[active] @ dist[active])
+        if not np.isfinite(total):
+            left = problem.client_labels[active & ~np.isfinite(dist)][:5].tolist()
+            raise InfeasibleModelError(
+                f"with p=0 the existing sites leave clients beyond reach (first: {left}); "
+                "raise p or pass unreached_cost="
+            )
+        return Plan(np.zeros(0, dtype=np.int64), total, total, "optimal", {})
+
     def _solve_highs(
         self, problem: SitingProblem, *, time_limit: float | None, mip_gap: float | None,
         seed: int,
@@ -135,6 +150,8 @@ class PMedian(SitingModel):
             return solve_cpmedian(self, problem, time_limit=time_limit, mip_gap=mip_gap)
         from embedsite.siting._pmedian_exact import solve_pmedian
 
+        if self.p == 0:
+            return self._nothing_to_choose(problem)
         cost, w, _ = self._reduced(problem)
         sol = solve_pmedian(cost, int(self.p), weights=w, fixed=problem.fixed,  # type: ignore[arg-type]
                             time_limit=time_limit, mip_gap=mip_gap, seed=seed)  # fmt: skip
@@ -147,6 +164,8 @@ class PMedian(SitingModel):
             return heuristic_cpmedian(self, problem)
         from embedsite.siting._pmedian_exact import heuristic_pmedian
 
+        if self.p == 0:
+            return self._nothing_to_choose(problem)
         cost, w, _ = self._reduced(problem)
         sol = heuristic_pmedian(cost, int(self.p), weights=w, fixed=problem.fixed,  # type: ignore[arg-type]
                                 seed=seed)  # fmt: skip

@@ -50,6 +50,12 @@ def test_infeasible_names_the_clients_and_their_nearest_site():
     assert "'home-b' (nearest site 900 m)" in text
     assert "'home-c' (no site in reach)" in text
     assert "home-a" not in text
+    # or skip the uncoverable ones and say which
+    skip = LSCP.from_cost_matrix(cost, radius=500, uncoverable="skip",
+                                 client_labels=["home-a", "home-b", "home-c"]).solve()  # fmt: skip
+    assert skip.selected.tolist() == [0]
+    assert skip.stats["uncoverable"] == ["home-b", "home-c"]
+    assert skip.coverage_gain["covered_after"].iloc[0] == 1
     # weight 0 removes a client from the constraints
     ok = LSCP.from_cost_matrix(cost, radius=500, weights=[1, 0, 0]).solve()
     assert ok.selected.tolist() == [0]

@@ -3,6 +3,8 @@ the walk radius of an open site."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from scipy import sparse
 
@@ -44,6 +46,10 @@ class LSCP(SitingModel):
     ----------
     radius
         Walk radius in metres (``from_coverage`` defaults it to the type's radius).
+    uncoverable
+        ``"raise"`` (default): clients no site reaches within the radius make the model
+        infeasible. ``"skip"``: cover everybody who can be covered; the others are listed
+        in ``result.stats["uncoverable"]`` (labels) and left uncovered.
 
     References
     ----------
@@ -65,12 +71,17 @@ class LSCP(SitingModel):
     name = "LSCP"
     sense = "min"
 
-    def __init__(self, radius: float | None = None) -> None:
+    def __init__(
+        self, radius: float | None = None, uncoverable: Literal["raise", "skip"] = "raise"
+    ) -> None:
         self.radius = radius
+        self.uncoverable = uncoverable
 
     def _validate_params(self, problem: SitingProblem) -> None:
         if self.radius is None or not (np.isfinite(self.radius) and self.radius >= 0):
             raise InputError(f"LSCP needs radius= a number of metres >= 0, not {self.radius!r}")
+        if self.uncoverable not in ("raise", "skip"):
+            raise InputError(f"uncoverable must be 'raise' or 'skip', not {self.uncoverable!r}")
 
     def _assign_limit(self, problem: SitingProblem) -> float:
         return float(self.radius)  # type: ignore[arg-type]
@@ -87,10 +98,15 @@ class LSCP(SitingModel):
         need = (problem.weights > 0) & ~by_fixed
         A_need = sparse.csr_array(A[np.flatnonzero(need)])
         reach = np.asarray(A_need[:, np.flatnonzero(~fixed)].sum(axis=1)).ravel()
-        if (reach == 0).any():
-            raise _unreachable(problem, np.flatnonzero(need)[reach == 0], radius)
+        lost = np.flatnonzero(need)[reach == 0]
+        if len(lost) and self.uncoverable == "raise":
+            raise _unreachable(problem, lost, radius)
+        if len(lost):
+            need[lost] = False
+            A_need = sparse.csr_array(A[np.flatnonzero(need)])
         red = reduce_cover(A_need, problem.weights[need], ~fixed, problem.site_cost)
         red.stats["covered_by_fixed"] = int(((problem.weights > 0) & by_fixed).sum())
+        red.stats["uncoverable"] = problem.client_labels[lost].tolist()
         return red
 
     def _solve_heuristic(self, problem: SitingProblem, *, seed: int) -> Plan:
@@ -149,6 +165,8 @@ class LSCP(SitingModel):
         radius = float(result.params["radius"])
         dist = prob.open_cost(result.open_mask)
         bad = (prob.weights > 0) & ~(dist <= radius)
+        if result.params.get("uncoverable") == "skip":  # only who some site can reach
+            bad &= prob.open_cost(np.ones(prob.n_sites, dtype=bool)) <= radius
         if bad.any():
             raise SolverError(
                 f"LSCP plan leaves {int(bad.sum())} clients beyond {radius:g} m: "

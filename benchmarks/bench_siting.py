@@ -146,8 +146,14 @@ def bench_random(sizes: list[str], models: list[str], repeat: int, limit: float)
                     row[f"{pname}_speedup"] = "-"
                     continue
                 t0 = time.perf_counter()
-                obj, status = spopt_run(model, cost, w, solver,
-                                        radius=radius if model == "LSCP" else 400.0)  # fmt: skip
+                try:
+                    r = radius if model == "LSCP" else 400.0
+                    obj, status = spopt_run(model, cost, w, solver, radius=r)
+                except RuntimeError:  # spopt raises when the solver returns no solution
+                    t = time.perf_counter() - t0
+                    row[f"{pname}_s"], row[f"{pname}_speedup"] = t, f"{t / t_ex:,.1f}x"
+                    row[f"{pname}_ratio"] = f"no solution in {limit:g} s"
+                    continue
                 t = time.perf_counter() - t0
                 row[f"{pname}_s"] = t
                 row[f"{pname}_speedup"] = f"{t / t_ex:,.1f}x"

@@ -1,0 +1,121 @@
+"""A mixed-integer program handed to HiGHS in one piece through highspy (private).
+
+Models build their constraint matrix as a scipy sparse matrix and call :func:`solve_mip`;
+the model goes to HiGHS with ``passModel`` (column-wise CSC arrays), never row by row from
+Python and never through a modelling layer such as PuLP.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from embedsite.errors import SolverError
+
+__all__ = ["MipOutcome", "solve_mip"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MipOutcome:
+    """What HiGHS returned: ``x`` (None when it found no solution), the objective (in the
+    model's sense, offset included), the proven bound, ``status`` ("optimal", "time_limit",
+    "infeasible") and the wall time."""
+
+    x: np.ndarray | None
+    objective: float
+    bound: float
+    status: str
+    runtime_s: float
+    nodes: int
+
+
+def solve_mip(
+    c: np.ndarray,
+    A: sparse.sparray | sparse.spmatrix,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    integer: np.ndarray,
+    *,
+    maximize: bool = False,
+    offset: float = 0.0,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    start: np.ndarray | None = None,
+    abs_gap: float | None = None,
+) -> MipOutcome:
+    """Solve ``min/max c x + offset`` s.t. ``row_lower <= A x <= row_upper``, bounds, integers.
+
+    ``start`` is a feasible point given to HiGHS as its first incumbent. ``abs_gap`` lets
+    HiGHS stop once the absolute gap is below it (just under 1 proves optimality when every
+    feasible objective is an integer).
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    n_col = len(c)
+    csc = sparse.csc_array(A, dtype=float)
+    csc.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = int(csc.shape[0])
+    lp.col_cost_ = np.asarray(c, dtype=float)
+    lp.col_lower_ = np.asarray(col_lower, dtype=float)
+    lp.col_upper_ = np.asarray(col_upper, dtype=float)
+    inf = highspy.kHighsInf
+    lp.row_lower_ = np.where(np.isfinite(row_lower), row_lower, -inf).astype(float)
+    lp.row_upper_ = np.where(np.isfinite(row_upper), row_upper, inf).astype(float)
+    lp.offset_ = float(offset)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(float)
+    kinds = np.where(np.asarray(integer, dtype=bool), 1, 0)
+    if kinds.any():
+        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", 0)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if mip_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if abs_gap is not None:
+        h.setOptionValue("mip_abs_gap", float(abs_gap))
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS refused the model (passModel failed); this is a bug in embedsite")
+    if start is not None and kinds.any():
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=float)
+        h.setSolution(sol)
+    h.run()
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value, dtype=float) if has_x else None
+    S = highspy.HighsModelStatus
+    if model_status == S.kOptimal:
+        state = "optimal"
+    elif model_status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        state = "infeasible"
+    elif model_status in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit):
+        state = "time_limit"
+    else:
+        raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(model_status)!r}")
+    if kinds.any():
+        bound = float(info.mip_dual_bound)
+    else:
+        bound = float(info.objective_function_value) if has_x else np.nan
+    objective = float(info.objective_function_value) if has_x else np.nan
+    runtime = time.perf_counter() - t0
+    log.debug("HiGHS: %s, objective %s, bound %s, %.3f s", state, objective, bound, runtime)
+    return MipOutcome(x, objective, bound, state, runtime, int(getattr(info, "mip_node_count", 0)))

@@ -348,7 +348,7 @@ def _heuristic(
     n = C.shape[1]
     if restarts is None:
         restarts = 8 if p <= 10 else (3 if p <= 30 else 0)
-        restarts = min(restarts, max(0, int(2e7 // max(1, C.size))))
+        restarts = min(restarts, max(0, int(6e6 // max(1, C.size))))
     best, best_obj = _local_search(C, w, _greedy(C, w, p))
     rng = np.random.default_rng(seed)
     for _ in range(restarts):
@@ -439,6 +439,8 @@ class _Lagr:
     closed: np.ndarray  # bool per column: no solution better than UB opens it
     opened: np.ndarray  # bool per column: every solution better than UB opens it
     iterations: int
+    sites: np.ndarray  # the p sites of the Lagrangian solution at the best multipliers
+    lam: np.ndarray  # the best multipliers
 
 
 def _lagrangian(
@@ -466,6 +468,7 @@ def _lagrangian(
     closed = np.zeros(n, dtype=bool)
     opened = np.zeros(n, dtype=bool)
     best, beta, stall, it = -np.inf, 2.0, 0, 0
+    best_sites, best_lam = np.arange(p), lam.copy()
     for it in range(1, max_iter + 1):  # noqa: B007
         r = np.minimum(wc - lam[:, None], 0.0)
         rho = r.sum(axis=0)
@@ -480,6 +483,7 @@ def _lagrangian(
         L = float(lam.sum() + rho[S].sum())
         if best == -np.inf or best + 1e-9 * max(1.0, abs(best)) < L:
             best, stall = L, 0
+            best_sites, best_lam = alive[S], lam.copy()
         else:
             stall += 1
             if stall >= 15:
@@ -500,7 +504,7 @@ def _lagrangian(
             alive = alive[~drop]
             wc = wc[:, ~drop]
     # dropping closed sites makes the bound valid only for solutions better than ub
-    return _Lagr(min(best, ub - delta), closed, opened & ~closed, it)
+    return _Lagr(min(best, ub - delta), closed, opened & ~closed, it, best_sites, best_lam)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,6 +708,27 @@ def solve_pmedian(
         deadline=min(deadline, t1 + 0.3 * (deadline - t1)),
     )
     lb = max(lb, lag.bound)
+    if ub - lb > delta and lag.sites.size == k:
+        # Lagrangian heuristic: swap search from the Lagrangian solution; a better incumbent
+        # means a second, short pass fixes more sites (earlier fixings stay valid)
+        sel2, ub2 = _local_search(C, ww, np.unique(lag.sites))
+        if sel2.size == k and ub2 < ub - 1e-9 * max(1.0, ub):
+            sel, ub, best = sel2, ub2, sel2
+            delta, _ = tolerance(ub)
+            lag2 = _lagrangian(
+                C,
+                ww,
+                k,
+                ub,
+                delta,
+                lag.lam,
+                max_iter=150,
+                deadline=min(deadline, t1 + 0.4 * (deadline - t1)),
+            )
+            lag.closed |= lag2.closed
+            lag.opened = (lag.opened | lag2.opened) & ~lag.closed
+            lb = max(lb, lag2.bound)
+            stats["lagrangian_heuristic"] = ub + red.offset
     t2 = time.perf_counter()
     stats.update(
         lagrangian_bound=lag.bound + red.offset,

@@ -1,13 +1,46 @@
-"""Exact and heuristic p-median on dense arrays (private; stand-in).
+r"""Exact and heuristic p-median on a dense cost matrix (private engine of ``PMedian``).
 
-This stand-in is replaced by the fast core (radius formulation + Lagrangian + greedy/swap)
-at merge; it keeps the agreed signature so that :class:`~embedsite.siting.PMedian` runs now.
-It solves the classic assignment formulation (ReVelle & Swain 1970) with HiGHS, and a greedy
-plus best-improvement swap heuristic.
+Minimise :math:`\sum_i w_i \min_{j \in S} c_{ij}` over sets :math:`S` of ``p`` new sites
+(fixed sites are open on top). Works on plain numpy arrays; the siting package wraps it.
+
+How :func:`solve_pmedian` proves optimality, in order:
+
+1. **Reduction.** Weight-0 clients are dropped; ``inf`` costs become the penalty
+   :func:`unreached_penalty`; fixed sites cap every client's cost at its nearest fixed site;
+   clients whose capped row is constant become a constant; identical client rows are merged
+   (weights summed); identical site columns keep one representative.
+2. **Heuristic** (:func:`heuristic_pmedian`): greedy, then best-improvement swap
+   (Whitaker's fast interchange with nearest / second-nearest bookkeeping, vectorised over
+   all (in, out) pairs at once), plus random restarts when ``p`` is small.
+3. **Lagrangian bound** (Beasley 1993): subgradient on the assignment constraints; a site
+   whose Lagrangian bound with it forced open (closed) exceeds the incumbent is fixed closed
+   (open) — only solutions better than the incumbent are searched for.
+4. **Radius formulation in chain form** (Elloumi 2010; García, Labbé & Marín 2011): per
+   client the distinct distances :math:`D^1 < D^2 < \dots`, :math:`z_{ik}` = "not served
+   within :math:`D^k`", rows :math:`z_{ik} - z_{i,k-1} + \sum_{j: c_{ij} = D^k} y_j \ge 0`.
+   Only levels below a per-client cap (the third-nearest open site of the incumbent, never
+   beyond the level that holds ``n - p + 1`` sites) enter the model; its optimum is then a
+   lower bound. If the answer serves a client beyond its cap, those caps are raised to the
+   answer's distances and the model is solved again, until the bound meets the incumbent.
+   Solved by HiGHS (highspy, one thread, warm started from the incumbent).
+
+With integer weighted costs the search stops when ``objective - bound < 1`` (the optimum is
+an integer), otherwise at a relative gap of ``1e-7`` or the ``mip_gap`` asked for.
+
+References
+----------
+J.E. Beasley (1993), Lagrangean heuristics for location problems, EJOR 65, 383-399.
+S. Elloumi (2010), A tighter formulation of the p-median problem, J. Comb. Optim. 19, 69-83.
+S. García, M. Labbé, A. Marín (2011), Solving large p-median problems with a radius
+formulation, INFORMS Journal on Computing 23(4), 546-556.
+R. Whitaker (1983), A fast algorithm for the greedy interchange for large-scale clustering
+and median location problems, INFOR 21, 95-108.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,14 +48,53 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from embedsite.siting._highs import solve_mip
+from embedsite.errors import InputError, SolverError
 
-__all__ = ["PMedianSolution", "heuristic_pmedian", "solve_pmedian"]
+__all__ = ["PMedianSolution", "heuristic_pmedian", "solve_pmedian", "unreached_penalty"]
+
+logger = logging.getLogger(__name__)
+
+_REL_TOL = 1e-7  # relative optimality tolerance for non-integer costs
+_INT_DELTA = 0.999  # with integer costs, any solution better than UB is <= UB - 1
+_DEBUG_HIGHS = False
+_CAP_RANK = 2  # initial truncation: distance to the k-th nearest open site of the incumbent
+# the incumbent comes from our own heuristic: HiGHS' primal heuristics (sub-MIPs) only cost
+# time here, and restarts after root fixing rebuilt the cut loop for little gain (measured)
+_HIGHS_EXTRA: dict[str, Any] = {
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_allow_restart": False,
+}
 
 
 @dataclass(frozen=True)
 class PMedianSolution:
-    """Open sites (positions, fixed included, sorted), objective, bound, status, details."""
+    """The answer of :func:`solve_pmedian` or :func:`heuristic_pmedian`.
+
+    Attributes
+    ----------
+    selected
+        Sorted int positions (columns of ``cost``) of the open sites: the ``p`` new ones and
+        every fixed one.
+    objective
+        :math:`\\sum_i w_i \\min_{j\\,open} c_{ij}`, recomputed from ``selected``; an
+        unreachable client (``inf`` to every open site) counts :func:`unreached_penalty`.
+    bound
+        A proven lower bound on the optimum (equal to ``objective`` when proven optimal with
+        integer costs).
+    status
+        ``"optimal"``, ``"feasible"`` (stopped at the ``mip_gap`` asked for), ``"time_limit"``
+        or ``"heuristic"``.
+    runtime_s
+        Wall time of the call.
+    stats
+        Diagnostics: ``heuristic_objective``, ``lagrangian_bound``, ``fixed_closed``,
+        ``fixed_open``, ``levels`` (rows of each radius model), ``rounds``, ``nodes``,
+        ``unreached_clients``, ``penalty``, ``clients`` / ``sites`` after reduction, ...
+    """
 
     selected: np.ndarray
     objective: float
@@ -31,21 +103,275 @@ class PMedianSolution:
     runtime_s: float
     stats: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def gap(self) -> float:
+        """Relative gap ``(objective - bound) / objective`` (0 when the objective is 0)."""
+        if self.objective <= 0:
+            return 0.0
+        return max(0.0, (self.objective - self.bound) / self.objective)
 
-def _inputs(
-    cost: np.ndarray, weights: np.ndarray | None, fixed: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+
+def unreached_penalty(cost: np.ndarray) -> float:
+    """The finite cost that stands for ``inf`` (a client no open site reaches).
+
+    ``M = (largest finite cost + 1) * number of clients``: with unit weights, leaving one
+    more client unreached costs more than any finite assignment of all the others, so the
+    solver first reaches as many clients as it can, then minimises distance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unreached_penalty(np.array([[1.0, np.inf], [3.0, 2.0]]))
+    8.0
+    """
     c = np.asarray(cost, dtype=float)
-    n, m = c.shape
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    fx = np.zeros(m, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
     finite = c[np.isfinite(c)]
-    big = (float(finite.max()) if len(finite) else 1.0) * 10.0 + 1.0
-    return np.where(np.isfinite(c), c, big), w, fx, big
+    top = float(finite.max()) if finite.size else 0.0
+    return (top + 1.0) * max(1, c.shape[0])
 
 
-def _objective(c: np.ndarray, w: np.ndarray, open_mask: np.ndarray) -> float:
-    return float(w @ c[:, open_mask].min(axis=1))
+# ---------------------------------------------------------------------------------------------
+# validation and reduction
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Reduced:
+    """The problem after reduction (internal)."""
+
+    cost: np.ndarray  # penalised original matrix (clients x sites)
+    weights: np.ndarray  # original weights
+    fixed_idx: np.ndarray  # original positions of fixed sites
+    new_idx: np.ndarray  # original positions of new (non-fixed) sites
+    C: np.ndarray  # reduced clients x distinct useful new sites (capped at fixed)
+    w: np.ndarray
+    col: np.ndarray  # original position of each column of C
+    offset: float  # constant part of the objective
+    p: int  # new sites asked for
+    integral: bool
+    penalty: float
+
+
+def _validate(
+    cost: np.ndarray, p: int, weights: np.ndarray | None, fixed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    c = np.asarray(cost, dtype=float)
+    if c.ndim != 2:
+        raise InputError(f"cost must be a 2-D clients x sites array; got shape {c.shape}")
+    if c.shape[1] == 0:
+        raise InputError("cost has no site columns; give at least one candidate site")
+    if np.isnan(c).any():
+        r, s = np.argwhere(np.isnan(c))[0]
+        raise InputError(f"cost holds NaN (first at client {r}, site {s}); use np.inf")
+    if (c < 0).any():
+        r, s = np.argwhere(c < 0)[0]
+        raise InputError(f"cost must be >= 0; cost[{r}, {s}] = {c[r, s]}")
+    if int(p) != p or p < 0:
+        raise InputError(f"p must be a non-negative integer; got {p!r}")
+    w = np.ones(c.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (c.shape[0],):
+        raise InputError(f"weights must have one value per client ({c.shape[0]}); got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        bad = np.flatnonzero(~np.isfinite(w) | (w < 0))[:5]
+        raise InputError(f"weights must be finite and >= 0; bad at {bad.tolist()}: {w[bad]}")
+    f = np.zeros(c.shape[1], dtype=bool)
+    if fixed is not None:
+        fa = np.asarray(fixed)
+        if fa.dtype == bool:
+            if fa.shape != (c.shape[1],):
+                raise InputError(f"a boolean fixed mask needs {c.shape[1]} values; got {fa.shape}")
+            f = fa.copy()
+        else:
+            fa = fa.astype(np.int64).ravel()
+            if fa.size and (fa.min() < 0 or fa.max() >= c.shape[1]):
+                raise InputError(f"fixed site positions must lie in 0..{c.shape[1] - 1}: {fa}")
+            f[fa] = True
+    return c, w, f
+
+
+def _group_equal(a: np.ndarray) -> np.ndarray:
+    """Group id per row of ``a`` such that rows with one id are exactly equal (hash + verify)."""
+    m = a.shape[0]
+    if m <= 1:
+        return np.zeros(m, dtype=np.int64)
+    rng = np.random.default_rng(12345)
+    h = a @ rng.random((a.shape[1], 2))
+    order = np.lexsort((h[:, 1], h[:, 0]))
+    same = np.all(a[order[1:]] == a[order[:-1]], axis=1)
+    gid_sorted = np.concatenate([[0], np.cumsum(~same)])
+    gid = np.empty(m, dtype=np.int64)
+    gid[order] = gid_sorted
+    return gid
+
+
+def _is_integral(x: np.ndarray) -> bool:
+    return bool(np.all(x == np.round(x)))
+
+
+def _reduce(c: np.ndarray, w: np.ndarray, f: np.ndarray, p: int) -> _Reduced:
+    penalty = unreached_penalty(c)
+    cp = np.where(np.isinf(c), penalty, c)
+    fixed_idx = np.flatnonzero(f)
+    new_idx = np.flatnonzero(~f)
+    keep = w > 0
+    cw, ww = cp[keep], w[keep]
+    integral = _is_integral(ww[:, None] * cw) if cw.size else True
+    cn = cw[:, new_idx]
+    if fixed_idx.size:
+        cap = cw[:, fixed_idx].min(axis=1)
+        cn = np.minimum(cn, cap[:, None])
+    offset = 0.0
+    if cn.shape[1]:
+        lo, hi = cn.min(axis=1), cn.max(axis=1)
+        const = lo == hi
+        offset = float(ww[const] @ lo[const])
+        cn, ww = cn[~const], ww[~const]
+    elif cw.shape[0]:
+        base = cw[:, fixed_idx].min(axis=1) if fixed_idx.size else np.full(len(ww), penalty)
+        offset = float(ww @ base)
+        cn, ww = cn[:0], ww[:0]
+    col = new_idx
+    if cn.shape[0] and cn.shape[1] > 1:
+        gid = _group_equal(cn)
+        first = np.unique(gid, return_index=True)[1]
+        ww = np.bincount(gid, weights=ww)[gid[first]]
+        cn = cn[first]
+        sid = _group_equal(cn.T)
+        firstc = np.sort(np.unique(sid, return_index=True)[1])
+        cn, col = cn[:, firstc], new_idx[firstc]
+    return _Reduced(cp, w, fixed_idx, new_idx, cn, ww, col, offset, int(p), integral, penalty)
+
+
+def _objective(red: _Reduced, selected: np.ndarray) -> tuple[float, int]:
+    """True objective and unreached count of ``selected`` on the original problem."""
+    keep = red.weights > 0
+    if selected.size == 0:
+        return float(red.weights[keep].sum() * red.penalty), int(keep.sum())
+    d = red.cost[keep][:, selected].min(axis=1)
+    unreached = int((d >= red.penalty).sum())
+    return float(red.weights[keep] @ d), unreached
+
+
+def _finish(
+    red: _Reduced, cols: np.ndarray, bound_red: float, status: str, t0: float, stats: dict
+) -> PMedianSolution:
+    """Map reduced columns back, pad to p new sites, recompute the objective, check bound."""
+    chosen = red.col[np.asarray(cols, dtype=np.int64)]
+    need = min(red.p, red.new_idx.size) - chosen.size
+    if need > 0:
+        spare = np.setdiff1d(red.new_idx, chosen)
+        chosen = np.concatenate([chosen, spare[:need]])
+    selected = np.sort(np.concatenate([red.fixed_idx, chosen]).astype(np.int64))
+    obj, unreached = _objective(red, selected)
+    bound = bound_red + red.offset
+    tol = 1e-6 * max(1.0, abs(obj))
+    if status == "optimal" and (red.integral or np.isnan(bound)):
+        bound = obj
+    if bound > obj + tol:
+        raise SolverError(f"p-median bound {bound} exceeds the objective {obj}: please report")
+    stats.update(unreached_clients=unreached, penalty=red.penalty, integral=red.integral)
+    return PMedianSolution(selected, obj, min(bound, obj), status, time.perf_counter() - t0, stats)
+
+
+# ---------------------------------------------------------------------------------------------
+# heuristic: greedy + vectorised fast interchange
+# ---------------------------------------------------------------------------------------------
+
+
+def _nearest_two(C: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distance to the nearest open site, its position in ``sel``, distance to the second."""
+    cs = C[:, sel]
+    if sel.size == 1:
+        return cs[:, 0], np.zeros(len(C), dtype=np.int64), np.full(len(C), np.inf)
+    part = np.argpartition(cs, 1, axis=1)[:, :2]
+    rows = np.arange(len(C))
+    a, b = cs[rows, part[:, 0]], cs[rows, part[:, 1]]
+    swap = b < a
+    a1 = np.where(swap, part[:, 1], part[:, 0])
+    return np.minimum(a, b), a1, np.maximum(a, b)
+
+
+def _greedy(C: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
+    """Greedy add with incremental gains (only clients whose distance drops are touched)."""
+    d = C.max(axis=1)
+    gain = w @ (d[:, None] - C)
+    chosen: list[int] = []
+    is_open = np.zeros(C.shape[1], dtype=bool)
+    for _ in range(p):
+        g = np.where(is_open, -np.inf, gain)
+        j = int(np.argmax(g))
+        chosen.append(j)
+        is_open[j] = True
+        new_d = np.minimum(d, C[:, j])
+        hit = np.flatnonzero(new_d < d)
+        if hit.size:
+            sub = C[hit]
+            gain -= w[hit] @ (
+                np.maximum(d[hit, None] - sub, 0) - np.maximum(new_d[hit, None] - sub, 0)
+            )
+        d = new_d
+    return np.array(chosen, dtype=np.int64)
+
+
+def _local_search(C: np.ndarray, w: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, float]:
+    """Best-improvement swap until no (in, out) pair improves; all pairs evaluated at once."""
+    n = C.shape[1]
+    p = sel.size
+    sel = sel.copy()
+    scale = 1e-12 * max(1.0, float(w.sum() * C.max()))
+    while True:
+        d1, a1, d2 = _nearest_two(C, sel)
+        if p == 1:  # one open site: the exact answer is the best column
+            col_cost = w @ C
+            return np.array([int(np.argmin(col_cost))]), float(col_cost.min())
+        ii, jj = np.nonzero(d2[:, None] > C)
+        cij = C[ii, jj]
+        wi = w[ii]
+        gain = np.bincount(jj, weights=wi * np.maximum(d1[ii] - cij, 0.0), minlength=n)
+        loss = np.bincount(a1, weights=w * (d2 - d1), minlength=p)
+        extra = np.bincount(
+            a1[ii] * n + jj, weights=wi * (d2[ii] - np.maximum(cij, d1[ii])), minlength=p * n
+        ).reshape(p, n)
+        profit = extra + gain[None, :] - loss[:, None]
+        profit[:, sel] = -np.inf
+        k = int(np.argmax(profit))
+        r, j = divmod(k, n)
+        if profit[r, j] <= scale:
+            return np.sort(sel), float(w @ d1)
+        sel[r] = j
+
+
+def _heuristic(
+    C: np.ndarray, w: np.ndarray, p: int, seed: int, restarts: int | None
+) -> tuple[np.ndarray, float, int]:
+    """Best of greedy + swap and ``restarts`` random starts + swap (reduced problem)."""
+    n = C.shape[1]
+    if restarts is None:
+        restarts = 8 if p <= 10 else (3 if p <= 30 else 0)
+        restarts = min(restarts, max(0, int(6e6 // max(1, C.size))))
+    best, best_obj = _local_search(C, w, _greedy(C, w, p))
+    rng = np.random.default_rng(seed)
+    for _ in range(restarts):
+        sel, obj = _local_search(C, w, rng.choice(n, size=p, replace=False))
+        if obj < best_obj - 1e-12 * max(1.0, best_obj):
+            best, best_obj = sel, obj
+    return best, best_obj, restarts
+
+
+def _trivial(red: _Reduced) -> tuple[np.ndarray, float] | None:
+    """Columns and reduced bound when there is nothing to choose, else None.
+
+    Nothing to choose: ``p = 0`` (only the fixed sites), every client constant, or ``p`` at
+    least the number of distinct useful sites (open them all).
+    """
+    C, w = red.C, red.w
+    if red.p == 0:
+        return np.zeros(0, dtype=np.int64), np.nan  # nan: the bound is the objective
+    if C.shape[0] == 0:
+        return np.arange(min(red.p, C.shape[1])), 0.0
+    if red.p >= C.shape[1]:
+        return np.arange(C.shape[1]), float(w @ C.min(axis=1))
+    return None
 
 
 def heuristic_pmedian(
@@ -57,41 +383,246 @@ def heuristic_pmedian(
     seed: int = 0,
     restarts: int | None = None,
 ) -> PMedianSolution:
-    """Greedy addition then best-improvement swaps (``p`` new sites on top of ``fixed``)."""
+    """Good p-median solution fast: greedy, fast-interchange swap, random restarts.
+
+    Parameters
+    ----------
+    cost
+        Dense ``(clients, sites)`` costs, ``>= 0``; ``np.inf`` = unreachable.
+    p
+        Number of NEW sites to open (fixed sites are open on top).
+    weights
+        Client weights ``>= 0`` (default 1); weight-0 clients are ignored.
+    fixed
+        Boolean mask or int positions of sites that are open already.
+    seed
+        Seed of the random restarts.
+    restarts
+        Random starts after the greedy one; default 8 for ``p <= 10``, 3 for ``p <= 30``,
+        else 0 (fewer on very large matrices).
+
+    Returns
+    -------
+    PMedianSolution
+        ``status="heuristic"``; ``bound`` is the trivial bound (every client at its nearest
+        site).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cost = np.array([[0, 4, 9], [4, 0, 5], [9, 5, 0], [8, 4, 1.0]])
+    >>> sol = heuristic_pmedian(cost, 1)
+    >>> sol.selected.tolist(), sol.objective
+    ([1], 13.0)
+    """
     t0 = time.perf_counter()
-    c, w, fx, big = _inputs(cost, weights, fixed)
-    n, _m = c.shape
-    open_mask = fx.copy()
-    cur = c[:, fx].min(axis=1) if fx.any() else np.full(n, big * 10)
-    for _ in range(p):
-        totals = (w[:, None] * np.minimum(cur[:, None], c)).sum(axis=0)
-        totals[open_mask] = np.inf
-        j = int(np.argmin(totals))
-        open_mask[j] = True
-        cur = np.minimum(cur, c[:, j])
-    rounds = 0
-    while p > 0 and rounds < 500:
-        rounds += 1
-        best_delta, move = -1e-9, None
-        current = _objective(c, w, open_mask)
-        for s in np.flatnonzero(open_mask & ~fx):  # one step per open site, not per client
-            rest = open_mask.copy()
-            rest[s] = False
-            base = c[:, rest].min(axis=1) if rest.any() else np.full(n, big * 10)
-            totals = (w[:, None] * np.minimum(base[:, None], c)).sum(axis=0)
-            totals[open_mask] = np.inf
-            j = int(np.argmin(totals))
-            delta = totals[j] - current
-            if delta < best_delta:
-                best_delta, move = delta, (s, j)
-        if move is None:
+    c, w, f = _validate(cost, p, weights, fixed)
+    red = _reduce(c, w, f, int(p))
+    stats: dict[str, Any] = {"clients": red.C.shape[0], "sites": red.C.shape[1]}
+    triv = _trivial(red)
+    if triv is not None:
+        return _finish(red, triv[0], triv[1], "optimal", t0, stats)
+    C, ww = red.C, red.w
+    sel, obj, used = _heuristic(C, ww, red.p, seed, restarts)
+    stats.update(heuristic_objective=obj + red.offset, restarts=used)
+    return _finish(red, sel, float(ww @ C.min(axis=1)), "heuristic", t0, stats)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lagrangian bound with variable fixing
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Lagr:
+    bound: float
+    closed: np.ndarray  # bool per column: no solution better than UB opens it
+    opened: np.ndarray  # bool per column: every solution better than UB opens it
+    iterations: int
+    sites: np.ndarray  # the p sites of the Lagrangian solution at the best multipliers
+    lam: np.ndarray  # the best multipliers
+
+
+def _lagrangian(
+    C: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    ub: float,
+    delta: float,
+    lam0: np.ndarray,
+    *,
+    max_iter: int,
+    deadline: float,
+) -> _Lagr:
+    """Subgradient on ``sum_j x_ij = 1``; fixes sites by Lagrangian reduced costs.
+
+    ``L(lam) = sum_i lam_i + sum of the p smallest rho_j``, ``rho_j = sum_i min(0, w_i c_ij -
+    lam_i)``. With site ``j`` forced in (out), the bound becomes ``L + rho_j - rho_(p)``
+    (``L - rho_j + rho_(p+1)``); above ``ub - delta`` no better solution opens (closes) it.
+    Closed sites are dropped as they are found (valid for solutions better than ``ub``).
+    """
+    n = C.shape[1]
+    wc = w[:, None] * C
+    lam = lam0.copy()
+    alive = np.arange(n)
+    closed = np.zeros(n, dtype=bool)
+    opened = np.zeros(n, dtype=bool)
+    best, beta, stall, it = -np.inf, 2.0, 0, 0
+    best_sites, best_lam = np.arange(p), lam.copy()
+    for it in range(1, max_iter + 1):  # noqa: B007
+        r = np.minimum(wc - lam[:, None], 0.0)
+        rho = r.sum(axis=0)
+        na = alive.size
+        if na <= p:
+            best = max(best, ub - delta)  # nothing better than ub can use fewer sites
             break
-        open_mask[move[0]] = False
-        open_mask[move[1]] = True
-    sel = np.flatnonzero(open_mask)
-    obj = float(w @ np.asarray(cost, dtype=float)[:, open_mask].min(axis=1))
-    return PMedianSolution(sel, obj, np.nan, "heuristic", time.perf_counter() - t0,
-                           {"swap_rounds": rounds, "penalty": big})  # fmt: skip
+        part = np.argpartition(rho, p)
+        S = part[:p]
+        rho_p = rho[S].max()
+        rho_p1 = rho[part[p]]
+        L = float(lam.sum() + rho[S].sum())
+        if best == -np.inf or best + 1e-9 * max(1.0, abs(best)) < L:
+            best, stall = L, 0
+            best_sites, best_lam = alive[S], lam.copy()
+        else:
+            stall += 1
+            if stall >= 15:
+                beta, stall = beta / 2, 0
+        closed[alive[L + rho - rho_p > ub - delta]] = True
+        in_s = np.zeros(na, dtype=bool)
+        in_s[S] = True
+        opened[alive[in_s & (L - rho + rho_p1 > ub - delta)]] = True
+        if best > ub - delta or beta < 5e-3 or time.perf_counter() > deadline:
+            break
+        g = 1.0 - (r[:, S] < 0).sum(axis=1)
+        nn = float(g @ g)
+        if nn == 0:
+            break  # the Lagrangian solution is feasible: L is its cost
+        lam = np.maximum(lam + beta * (ub - L) / nn * g, 0.0)
+        drop = closed[alive]
+        if drop.sum() > 0.1 * na:
+            alive = alive[~drop]
+            wc = wc[:, ~drop]
+    # dropping closed sites makes the bound valid only for solutions better than ub
+    return _Lagr(min(best, ub - delta), closed, opened & ~closed, it, best_sites, best_lam)
+
+
+# ---------------------------------------------------------------------------------------------
+# radius formulation (chain form), truncated, solved by HiGHS
+# ---------------------------------------------------------------------------------------------
+
+
+def _radius_model(
+    C: np.ndarray, w: np.ndarray, cap: np.ndarray, p: int
+) -> tuple[Any, np.ndarray, np.ndarray, float]:
+    """HighsLp of the chain radius model truncated at ``cap`` (cost of client = min(d, cap)).
+
+    Columns: ``y_0..y_{n-1}`` then one ``z`` per (client, distinct distance below its cap).
+    Returns the model, the client and the level value of every ``z``, and the offset.
+    """
+    import highspy
+
+    m, n = C.shape
+    ii, jj = np.nonzero(cap[:, None] > C)
+    cc = C[ii, jj]
+    order = np.lexsort((cc, ii))
+    ii, jj, cc = ii[order], jj[order], cc[order]
+    offset = float(w @ np.minimum(C.min(axis=1), cap))
+    k = ii.size
+    new = np.ones(k, dtype=bool)
+    if k:
+        new[1:] = (ii[1:] != ii[:-1]) | (cc[1:] != cc[:-1])
+    lev = np.cumsum(new) - 1
+    zc, zv = ii[new], cc[new]
+    nz = zc.size
+    first = np.ones(nz, dtype=bool)
+    last = np.ones(nz, dtype=bool)
+    if nz:
+        first[1:] = zc[1:] != zc[:-1]
+        last[:-1] = zc[1:] != zc[:-1]
+    nxt = np.empty(nz)
+    nxt[:-1] = zv[1:]
+    nxt[last] = cap[zc[last]]
+    zcost = w[zc] * (nxt - zv)
+    zi = np.arange(nz)
+    rows = np.concatenate([zi, zi[~first], lev, np.full(n, nz)])
+    cols = np.concatenate([n + zi, n + zi[~first] - 1, jj, np.arange(n)])
+    vals = np.concatenate([np.ones(nz), -np.ones((~first).sum()), np.ones(k), np.ones(n)])
+    a = sparse.csr_array((vals, (rows, cols)), shape=(nz + 1, n + nz))
+    lp = highspy.HighsLp()
+    lp.num_col_ = n + nz
+    lp.num_row_ = nz + 1
+    lp.col_cost_ = np.concatenate([np.zeros(n), zcost])
+    lp.col_lower_ = np.zeros(n + nz)
+    # z <= 1 is implied; leaving it out halves the dual simplex iterations (measured)
+    lp.col_upper_ = np.concatenate([np.ones(n), np.full(nz, np.inf)])
+    lp.row_lower_ = np.concatenate([first.astype(float), [p]])
+    lp.row_upper_ = np.concatenate([np.full(nz, np.inf), [p]])
+    lp.offset_ = offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n + [highspy.HighsVarType.kContinuous] * nz
+    return lp, zc, zv, offset
+
+
+def _solve_radius(
+    C: np.ndarray,
+    w: np.ndarray,
+    cap: np.ndarray,
+    p: int,
+    start: np.ndarray,
+    *,
+    abs_gap: float,
+    rel_gap: float,
+    time_left: float,
+    seed: int,
+) -> tuple[np.ndarray | None, float, int, int, bool]:
+    """Solve one truncated model. Returns (open columns or None, dual bound, rows, nodes, done)."""
+    import highspy
+
+    lp, zc, zv, _ = _radius_model(C, w, cap, p)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", _DEBUG_HIGHS)
+    h.setOptionValue("threads", 1)
+    for key, value in _HIGHS_EXTRA.items():
+        h.setOptionValue(key, value)
+    h.setOptionValue("random_seed", int(seed))
+    h.setOptionValue("mip_rel_gap", float(rel_gap))
+    h.setOptionValue("mip_abs_gap", float(abs_gap))
+    h.setOptionValue("time_limit", float(max(time_left, 0.01)))
+    h.passModel(lp)
+    d = C[:, start].min(axis=1)
+    y0 = np.zeros(C.shape[1])
+    y0[start] = 1.0
+    sol = highspy.HighsSolution()
+    sol.col_value = np.concatenate([y0, (d[zc] > zv).astype(float)])
+    h.setSolution(sol)
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    nodes = int(info.mip_node_count)
+    if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
+        raise SolverError(f"HiGHS stopped the radius model with status {status}")
+    bound = float(info.mip_dual_bound)
+    y = np.asarray(h.getSolution().col_value)[: C.shape[1]]
+    cols = np.flatnonzero(y > 0.5) if info.primal_solution_status == 2 else None
+    if cols is not None and cols.size != p:
+        cols = None
+    return cols, bound, lp.num_row_, nodes, status == highspy.HighsModelStatus.kOptimal
+
+
+# ---------------------------------------------------------------------------------------------
+# the exact driver
+# ---------------------------------------------------------------------------------------------
+
+
+def _kth_open(C: np.ndarray, cols: np.ndarray, k: int) -> np.ndarray:
+    """Distance of every client to its k-th nearest site among ``cols`` (1-based k)."""
+    cs = C[:, cols]
+    k = min(k, cs.shape[1])
+    return np.partition(cs, k - 1, axis=1)[:, k - 1]
 
 
 def solve_pmedian(
@@ -104,58 +635,170 @@ def solve_pmedian(
     mip_gap: float | None = None,
     seed: int = 0,
 ) -> PMedianSolution:
-    """Exact p-median by the assignment formulation with HiGHS (warm-started by the
-    heuristic): min sum w_i c_ij x_ij, sum_j x_ij = 1, x_ij <= y_j, sum_new y_j = p."""
+    """Solve a p-median to proven optimality (heuristic, Lagrangian fixing, radius MIP).
+
+    Parameters
+    ----------
+    cost
+        Dense ``(clients, sites)`` costs, ``>= 0``; ``np.inf`` = unreachable (charged
+        :func:`unreached_penalty`, counted in ``stats["unreached_clients"]``).
+    p
+        Number of NEW sites to open; fixed sites are open on top. ``p`` at least the number
+        of new sites opens them all.
+    weights
+        Client weights ``>= 0`` (default 1); weight-0 clients are dropped.
+    fixed
+        Boolean mask or int positions of sites open already.
+    time_limit
+        Seconds for the whole call; on expiry the best solution found is returned with
+        ``status="time_limit"`` and its proven bound.
+    mip_gap
+        Relative gap at which to stop (``status="feasible"`` if it is above the default
+        tolerance). Default: proven optimum (integer costs: ``objective - bound < 1``;
+        otherwise relative ``1e-7``).
+    seed
+        Seed of the heuristic's random restarts and of HiGHS.
+
+    Returns
+    -------
+    PMedianSolution
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cost = np.array([[0, 4, 9], [4, 0, 5], [9, 5, 0], [8, 4, 1.0]])
+    >>> sol = solve_pmedian(cost, 2)
+    >>> sol.selected.tolist(), sol.objective, sol.status
+    ([0, 2], 6.0, 'optimal')
+    >>> solve_pmedian(cost, 1, fixed=[2]).selected.tolist()
+    [0, 2]
+    """
     t0 = time.perf_counter()
-    c, w, fx, big = _inputs(cost, weights, fixed)
-    n, m = c.shape
-    heur = heuristic_pmedian(cost, p, weights=weights, fixed=fixed, seed=seed)
-    # columns: y (m) then x (n*m, row-major: i*m + j)
-    nx = n * m
-    i_idx = np.repeat(np.arange(n), m)
-    j_idx = np.tile(np.arange(m), n)
-    x_cols = m + np.arange(nx)
-    assign = sparse.csr_array((np.ones(nx), (i_idx, x_cols)), shape=(n, m + nx))
-    link = sparse.csr_array(
-        (np.concatenate([np.ones(nx), -np.ones(nx)]),
-         (np.concatenate([np.arange(nx), np.arange(nx)]), np.concatenate([x_cols, j_idx]))),
-        shape=(nx, m + nx),
-    )  # fmt: skip
-    count = sparse.csr_array(
-        (np.ones(int((~fx).sum())), (np.zeros(int((~fx).sum()), dtype=int), np.flatnonzero(~fx))),
-        shape=(1, m + nx),
+    deadline = t0 + (float(time_limit) if time_limit is not None else math.inf)
+    c, w, f = _validate(cost, p, weights, fixed)
+    if mip_gap is not None and not 0 <= mip_gap < 1:
+        raise InputError(f"mip_gap must lie in [0, 1); got {mip_gap}")
+    red = _reduce(c, w, f, int(p))
+    stats: dict[str, Any] = {"clients": red.C.shape[0], "sites": red.C.shape[1]}
+    triv = _trivial(red)
+    if triv is not None:
+        return _finish(red, triv[0], triv[1], "optimal", t0, stats)
+    C, ww, k = red.C, red.w, red.p
+    sel, ub, _ = _heuristic(C, ww, k, seed, None)
+    best = sel
+    t1 = time.perf_counter()
+    stats.update(heuristic_objective=ub + red.offset, time_heuristic_s=t1 - t0)
+    lb = float(ww @ C.min(axis=1))
+
+    def tolerance(ub: float) -> tuple[float, float]:
+        """(delta: prove ub - lb <= delta, default delta)."""
+        base = _INT_DELTA if red.integral else _REL_TOL * max(abs(ub), 1e-9)
+        return (base if mip_gap is None else max(base, mip_gap * abs(ub))), base
+
+    delta, _ = tolerance(ub)
+    d1, _, d2 = _nearest_two(C, sel)
+    lag = _lagrangian(
+        C,
+        ww,
+        k,
+        ub,
+        delta,
+        ww * d1,
+        max_iter=400,
+        deadline=min(deadline, t1 + 0.3 * (deadline - t1)),
     )
-    A = sparse.vstack([assign, link, count], format="csr")
-    lo = np.concatenate([np.ones(n), np.full(nx, -np.inf), [float(p)]])
-    hi = np.concatenate([np.ones(n), np.zeros(nx), [float(p)]])
-    col_lo = np.concatenate([fx.astype(float), np.zeros(nx)])
-    col_hi = np.ones(m + nx)
-    obj = np.concatenate([np.zeros(m), (w[:, None] * c).ravel()])
-    start = np.zeros(m + nx)
-    start[heur.selected] = 1.0
-    near = heur.selected[np.argmin(c[:, heur.selected], axis=1)]
-    start[m + np.arange(n) * m + near] = 1.0
-    integral = bool(np.all(obj == np.round(obj)))
-    out = solve_mip(
-        obj, A, lo, hi, col_lo, col_hi, np.concatenate([np.ones(m, bool), np.zeros(nx, bool)]),
-        time_limit=time_limit, mip_gap=mip_gap, start=start,
-        abs_gap=0.999 if integral else None,
-    )  # fmt: skip
-    sel = np.flatnonzero(out.x[:m] > 0.5) if out.x is not None else heur.selected
-    mask = np.zeros(m, dtype=bool)
-    mask[sel] = True
-    penalised = _objective(c, w, mask)
-    if penalised > _objective(c, w, np.isin(np.arange(m), heur.selected)):
-        sel, mask = heur.selected, np.isin(np.arange(m), heur.selected)
-        penalised = _objective(c, w, mask)
-    true_obj = float(w @ np.asarray(cost, dtype=float)[:, mask].min(axis=1))
-    bound = float(out.bound)
-    if integral and np.isfinite(bound):
-        bound = float(np.ceil(bound - 1e-6))
-    status = out.status if out.status != "infeasible" else "time_limit"
-    if status == "optimal":
-        bound = penalised
-    return PMedianSolution(np.sort(sel), true_obj, min(bound, penalised), status,
-                           time.perf_counter() - t0,
-                           {"heuristic_objective": heur.objective, "nodes": out.nodes,
-                            "penalty": big})  # fmt: skip
+    lb = max(lb, lag.bound)
+    if ub - lb > delta and lag.sites.size == k:
+        # Lagrangian heuristic: swap search from the Lagrangian solution; a better incumbent
+        # means a second, short pass fixes more sites (earlier fixings stay valid)
+        sel2, ub2 = _local_search(C, ww, np.unique(lag.sites))
+        if sel2.size == k and ub2 < ub - 1e-9 * max(1.0, ub):
+            sel, ub, best = sel2, ub2, sel2
+            delta, _ = tolerance(ub)
+            lag2 = _lagrangian(
+                C,
+                ww,
+                k,
+                ub,
+                delta,
+                lag.lam,
+                max_iter=150,
+                deadline=min(deadline, t1 + 0.4 * (deadline - t1)),
+            )
+            lag.closed |= lag2.closed
+            lag.opened = (lag.opened | lag2.opened) & ~lag.closed
+            lb = max(lb, lag2.bound)
+            stats["lagrangian_heuristic"] = ub + red.offset
+    t2 = time.perf_counter()
+    stats.update(
+        lagrangian_bound=lag.bound + red.offset,
+        lagrangian_iterations=lag.iterations,
+        fixed_closed=int(lag.closed.sum()),
+        fixed_open=int(lag.opened.sum()),
+        time_lagrangian_s=t2 - t1,
+        levels=[],
+        nodes=0,
+        rounds=0,
+    )
+    status = "time_limit"
+    if ub - lb <= delta:
+        status = "optimal"
+    else:
+        alive = np.flatnonzero(~lag.closed & ~lag.opened)
+        forced = np.flatnonzero(lag.opened)
+        ks = k - forced.size
+        Cs = C[:, alive]
+        if forced.size:
+            Cs = np.minimum(Cs, C[:, forced].min(axis=1)[:, None])
+        if ks <= 0 or alive.size <= ks:
+            cols = np.concatenate([forced, alive])[:k]
+            val = float(ww @ C[:, cols].min(axis=1))
+            if val < ub:
+                ub, best = val, cols
+            lb = max(lb, ub - delta)
+            status = "optimal"
+        else:
+            pos = np.full(C.shape[1], -1)
+            pos[alive] = np.arange(alive.size)
+            if np.isin(forced, sel).all() and (pos[sel] >= 0).sum() == ks:
+                start = pos[sel][pos[sel] >= 0]
+            else:
+                start, _ = _local_search(Cs, ww, _greedy(Cs, ww, ks))
+            never = np.partition(Cs, Cs.shape[1] - ks, axis=1)[:, Cs.shape[1] - ks]
+            cap = np.minimum(_kth_open(Cs, start, _CAP_RANK), never)
+            while True:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                delta, base = tolerance(ub)
+                cols, lbt, rows, nodes, ok = _solve_radius(
+                    Cs,
+                    ww,
+                    cap,
+                    ks,
+                    start,
+                    abs_gap=_INT_DELTA if red.integral else 0.0,
+                    rel_gap=mip_gap if mip_gap is not None else (0.0 if red.integral else _REL_TOL),
+                    time_left=left,
+                    seed=seed,
+                )
+                stats["levels"].append(rows)
+                stats["nodes"] += nodes
+                stats["rounds"] += 1
+                lb = max(lb, min(lbt, ub - delta))
+                if cols is None:
+                    break
+                d = Cs[:, cols].min(axis=1)
+                val = float(ww @ d)
+                if val < ub:
+                    ub, best, start = val, np.concatenate([forced, alive[cols]]), cols
+                    delta, base = tolerance(ub)
+                if ub - lb <= delta:
+                    status = "optimal" if ub - lb <= base else "feasible"
+                    break
+                over = d > cap
+                if not ok or not over.any():
+                    break
+                cap[over] = np.minimum(np.maximum(d[over], cap[over]), never[over])
+    stats["time_mip_s"] = time.perf_counter() - t2
+    return _finish(red, np.sort(best), lb, status, t0, stats)

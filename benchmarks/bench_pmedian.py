@@ -1,0 +1,252 @@
+"""Benchmark the exact p-median engine against spopt (PuLP + CBC, PuLP + HiGHS).
+
+Sections (``--section``, default all):
+
+* ``orlib``: OR-Library pmed1-5 (../shared/orlib) through ``solve_pmedian`` and through
+  spopt 0.7 ``PMedian.from_cost_matrix(...).solve(pulp.PULP_CBC_CMD(msg=False))`` and, when
+  ``pulp.HiGHS`` is available, ``pulp.HiGHS(msg=False)``; objectives checked against the
+  published optima.
+* ``generated``: random instances of the same family (``_orlib.random_instance``: connected,
+  integer edge costs 1..100, n**2/50 edges; not the published pmed6-40) for
+  n in {200, 400, 600, 800, 900} and p in {5, 10, 20, 50, 90}; spopt only for n <= 200
+  (``--spopt-max-n``), with a per-run solver cap (``--spopt-cap``, default 120 s).
+* ``heuristic``: ``heuristic_pmedian`` on random Euclidean instances (2000 clients, 2000 and
+  5000 sites) against the bound (or optimum) ``solve_pmedian`` proves within ``--limit``.
+
+Run from the repository root::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_pmedian.py [--section orlib] [--quick]
+
+A plain script, never collected by pytest. Times are single runs (``--repeat`` for medians).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import csv
+import logging
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from embedsite.siting._orlib import random_instance, read_pmed  # noqa: E402
+from embedsite.siting._pmedian_exact import heuristic_pmedian, solve_pmedian  # noqa: E402
+
+ORLIB = ROOT.parent / "shared" / "orlib"
+SIZES = (200, 400, 600, 800, 900)
+PS = (5, 10, 20, 50, 90)
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median wall time over ``repeat`` runs, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    pkgs = ("numpy", "scipy", "highspy", "spopt", "pulp")
+    vers = ", ".join(f"{p} {version(p)}" for p in pkgs)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, check=False
+    ).stdout.decode()
+    return (
+        f"CPU: {cpu}, {os.cpu_count()} cores (load average {load})\n"
+        f"Python {platform.python_version()}; {vers}; embedsite commit {head.strip()}"
+    )
+
+
+def show(title: str, rows: list[dict[str, Any]]) -> None:
+    print(f"\n## {title}\n", flush=True)
+    if not rows:
+        print("(nothing run)")
+        return
+    cols = list(rows[0])
+
+    def fmt(v: Any) -> str:
+        return f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join("---:" for _ in cols) + "|")
+    for r in rows:
+        print("| " + " | ".join(fmt(r[c]) for c in cols) + " |", flush=True)
+
+
+def spopt_run(cost: np.ndarray, p: int, solver: str, cap: float) -> tuple[float, float, str]:
+    """Wall time (model build + solve), objective and status of spopt's PMedian."""
+    import pulp
+    from spopt.locate import PMedian
+
+    if solver == "cbc":
+        s = pulp.PULP_CBC_CMD(msg=False, timeLimit=cap, threads=1)
+    else:
+        s = pulp.HiGHS(msg=False, timeLimit=cap, threads=1)
+    t0 = time.perf_counter()
+    model = PMedian.from_cost_matrix(cost, np.ones(cost.shape[0]), p_facilities=p)
+    model = model.solve(s, results=False)
+    dt = time.perf_counter() - t0
+    obj = float(pulp.value(model.problem.objective))
+    status = pulp.LpStatus[model.problem.status]
+    if dt >= cap:
+        status = f"capped at {cap:.0f} s"
+    return dt, obj, status
+
+
+def peers() -> list[str]:
+    import pulp
+
+    return ["cbc", "highs"] if hasattr(pulp, "HiGHS") and pulp.HiGHS().available() else ["cbc"]
+
+
+def bench_orlib(args: argparse.Namespace) -> None:
+    optima = {
+        r["instance"]: float(r["optimal"])
+        for r in csv.DictReader((ORLIB / "optima.csv").read_text().splitlines())
+    }
+    rows = []
+    for k in range(1, 6):
+        path = ORLIB / f"pmed{k}.txt"
+        if not path.exists():
+            print(f"skip {path}: not present")
+            continue
+        inst = read_pmed(path)
+        t, sol = timed(lambda inst=inst: solve_pmedian(inst.cost, inst.p), args.repeat)
+        row: dict[str, Any] = {
+            "instance": inst.name,
+            "n": inst.n,
+            "p": inst.p,
+            "published": int(optima[inst.name]),
+            "embedsite": int(sol.objective),
+            "status": sol.status,
+            "embedsite_s": t,
+        }
+        for peer in peers():
+            dt, obj, st = spopt_run(inst.cost, inst.p, peer, args.spopt_cap)
+            row[f"spopt_{peer}_s"] = dt
+            row[f"spopt_{peer}_obj"] = round(obj)
+            row[f"x_{peer}"] = f"{dt / t:,.0f}x"
+            row[f"{peer}_status"] = st
+        rows.append(row)
+    show("OR-Library pmed1-5", rows)
+
+
+def bench_generated(args: argparse.Namespace) -> None:
+    rows = []
+    sizes = (200, 400) if args.quick else SIZES
+    for n in sizes:
+        inst = random_instance(n, 0, seed=n)
+        for p in PS:
+            t0 = time.perf_counter()
+            sol = solve_pmedian(inst.cost, p, time_limit=args.limit)
+            t = time.perf_counter() - t0
+            st = sol.stats
+            row: dict[str, Any] = {
+                "n": n,
+                "p": p,
+                "objective": int(sol.objective),
+                "bound": round(sol.bound, 1),
+                "status": sol.status,
+                "embedsite_s": t,
+                "heur_s": st.get("time_heuristic_s", 0.0),
+                "lagr_s": st.get("time_lagrangian_s", 0.0),
+                "mip_s": st.get("time_mip_s", 0.0),
+                "heur_gap_%": 100
+                * (st.get("heuristic_objective", sol.objective) / sol.objective - 1),
+                "closed_by_lagr": st.get("fixed_closed", 0),
+                "rows": "+".join(str(x) for x in st.get("levels", [])) or "-",
+            }
+            if n <= args.spopt_max_n:
+                for peer in peers():
+                    dt, obj, sts = spopt_run(inst.cost, p, peer, args.spopt_cap)
+                    row[f"spopt_{peer}_s"] = dt
+                    row[f"x_{peer}"] = f"{dt / t:,.0f}x"
+                    row[f"{peer}_status"] = (
+                        sts if abs(obj - sol.objective) < 0.5 else f"{sts} {obj:.0f}"
+                    )
+            rows.append(row)
+            print(row, flush=True)
+    show(f"Generated OR-Library-family instances (time limit {args.limit:.0f} s)", rows)
+
+
+def bench_heuristic(args: argparse.Namespace) -> None:
+    rows = []
+    rng = np.random.default_rng(7)
+    cases = ((2000, 2000),) if args.quick else ((2000, 2000), (2000, 5000))
+    for m, n in cases:
+        cl = rng.random((m, 2)) * 5000.0
+        si = rng.random((n, 2)) * 5000.0
+        cost = np.sqrt(((cl[:, None, :] - si[None, :, :]) ** 2).sum(axis=2)).round()
+        for p in (10, 50):
+            th, heur = timed(lambda cost=cost, p=p: heuristic_pmedian(cost, p), 1)
+            t0 = time.perf_counter()
+            ex = solve_pmedian(cost, p, time_limit=args.limit)
+            te = time.perf_counter() - t0
+            ref = "optimum" if ex.status == "optimal" else "bound"
+            value = ex.objective if ex.status == "optimal" else ex.bound
+            rows.append(
+                {
+                    "clients": m,
+                    "sites": n,
+                    "p": p,
+                    "heuristic_s": th,
+                    "heuristic": int(heur.objective),
+                    "exact_status": ex.status,
+                    "exact_s": te,
+                    "vs": ref,
+                    "reference": round(value, 1),
+                    "gap_%": 100 * (heur.objective / value - 1),
+                }
+            )
+            print(rows[-1], flush=True)
+    show("Heuristic on random Euclidean instances (rounded metres)", rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--section", choices=("orlib", "generated", "heuristic", "all"), default="all"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per embedsite timing")
+    parser.add_argument("--limit", type=float, default=60.0, help="embedsite time limit (s)")
+    parser.add_argument("--spopt-cap", type=float, default=120.0, help="spopt solver cap (s)")
+    parser.add_argument("--spopt-max-n", type=int, default=200, help="largest n run in spopt")
+    parser.add_argument("--quick", action="store_true", help="n <= 400 and one heuristic case")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    print(machine())
+    if args.section in ("orlib", "all"):
+        bench_orlib(args)
+    if args.section in ("generated", "all"):
+        bench_generated(args)
+    if args.section in ("heuristic", "all"):
+        bench_heuristic(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

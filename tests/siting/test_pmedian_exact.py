@@ -1,0 +1,261 @@
+"""Exact p-median engine: published optima, brute force, bounds, truncation, edge cases."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import embedsite.siting._pmedian_exact as pe
+from conftest import SHARED, shared_file
+from embedsite.errors import InputError
+from embedsite.siting._orlib import distance_matrix, random_instance, read_pmed
+from embedsite.siting._pmedian_exact import (
+    heuristic_pmedian,
+    solve_pmedian,
+    unreached_penalty,
+)
+
+ORLIB = SHARED / "orlib"
+
+
+def _value(cost: np.ndarray, w: np.ndarray, sel: np.ndarray) -> float:
+    """Objective of an open set, with the documented inf penalty (independent recomputation)."""
+    c = np.where(np.isinf(cost), unreached_penalty(cost), cost)
+    if len(sel) == 0:
+        return float(w.sum() * unreached_penalty(cost))
+    return float(w @ c[:, list(sel)].min(axis=1))
+
+
+def _brute(cost: np.ndarray, p: int, w: np.ndarray, fixed: np.ndarray) -> float:
+    new = np.flatnonzero(~fixed)
+    fix = list(np.flatnonzero(fixed))
+    k = min(p, new.size)
+    return min(_value(cost, w, fix + list(s)) for s in itertools.combinations(new, k))
+
+
+# --------------------------------------------------------------------------------- OR-Library
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_orlib_published_optima(k: int) -> None:
+    optima = {
+        r["instance"]: float(r["optimal"])
+        for r in csv.DictReader(shared_file(ORLIB / "optima.csv").read_text().splitlines())
+    }
+    inst = read_pmed(shared_file(ORLIB / f"pmed{k}.txt"))
+    sol = solve_pmedian(inst.cost, inst.p)
+    assert sol.status == "optimal"
+    assert sol.objective == optima[inst.name]
+    assert sol.bound == sol.objective
+    assert sol.selected.size == inst.p
+    assert _value(inst.cost, np.ones(inst.n), sol.selected) == optima[inst.name]
+    heur = heuristic_pmedian(inst.cost, inst.p)
+    assert optima[inst.name] <= heur.objective <= 1.01 * optima[inst.name]
+
+
+def test_distance_matrix_last_duplicate_counts_and_matches_networkx() -> None:
+    rng = np.random.default_rng(3)
+    edges = np.column_stack(
+        [rng.integers(0, 12, 40), rng.integers(0, 12, 40), rng.integers(1, 9, 40)]
+    )
+    d = distance_matrix(12, edges)
+    g = nx.Graph()
+    g.add_nodes_from(range(12))
+    for i, j, c in edges:  # networkx keeps the last attribute written: the same convention
+        if i != j:
+            g.add_edge(int(i), int(j), weight=int(c))
+    ref = dict(nx.all_pairs_dijkstra_path_length(g))
+    for i in range(12):
+        for j in range(12):
+            assert d[i, j] == ref[i].get(j, np.inf)
+
+
+def test_random_instance_family() -> None:
+    a = random_instance(120, 5, seed=4)
+    b = random_instance(120, 5, seed=4)
+    assert np.array_equal(a.edges, b.edges)
+    assert len(a.edges) == 120 * 120 // 50
+    assert a.edges[:, 2].min() >= 1 and a.edges[:, 2].max() <= 100
+    keys = np.minimum(a.edges[:, 0], a.edges[:, 1]) * 120 + np.maximum(a.edges[:, 0], a.edges[:, 1])
+    assert np.unique(keys).size == len(keys)
+    assert np.isfinite(a.cost).all()  # connected
+    assert np.array_equal(a.cost, a.cost.T) and (np.diag(a.cost) == 0).all()
+
+
+# --------------------------------------------------------------------------------- brute force
+
+
+@st.composite
+def _instances(draw: st.DrawFn) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    m = draw(st.integers(1, 9))
+    n = draw(st.integers(1, 8))
+    integer = draw(st.booleans())
+    vals = st.integers(0, 30).map(float) if integer else st.floats(0, 50, allow_nan=False)
+    cost = np.array(draw(st.lists(vals, min_size=m * n, max_size=m * n))).reshape(m, n)
+    inf = np.array(draw(st.lists(st.booleans(), min_size=m * n, max_size=m * n))).reshape(m, n)
+    if draw(st.booleans()):
+        cost[inf & (np.arange(n) % 2 == 0)] = np.inf
+    wvals = st.sampled_from([0.0, 1.0, 2.0, 3.0]) if integer else st.floats(0, 5)
+    w = np.array(draw(st.lists(wvals, min_size=m, max_size=m)))
+    fixed = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))) & draw(st.booleans())
+    p = draw(st.integers(0, 3))
+    return cost, p, w, fixed
+
+
+@settings(max_examples=150, deadline=None)
+@given(_instances())
+def test_exact_equals_brute_force(inst: tuple[np.ndarray, int, np.ndarray, np.ndarray]) -> None:
+    cost, p, w, fixed = inst
+    opt = _brute(cost, p, w, fixed)
+    sol = solve_pmedian(cost, p, weights=w, fixed=fixed)
+    tol = 1e-6 * max(1.0, opt)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(opt, abs=tol)
+    assert sol.objective == pytest.approx(_value(cost, w, sol.selected), abs=tol)
+    assert sol.bound <= sol.objective + tol
+    assert sol.bound >= opt - tol - 1e-7 * max(1.0, opt)
+    assert set(np.flatnonzero(fixed)) <= set(sol.selected.tolist())
+    assert sol.selected.size == fixed.sum() + min(p, (~fixed).sum())
+    keep = w > 0
+    reached = np.isfinite(cost[keep][:, sol.selected]).any(axis=1) if sol.selected.size else []
+    assert sol.stats["unreached_clients"] == int(keep.sum() - np.sum(reached))
+
+
+@settings(max_examples=100, deadline=None)
+@given(_instances())
+def test_heuristic_never_below_optimum(
+    inst: tuple[np.ndarray, int, np.ndarray, np.ndarray],
+) -> None:
+    cost, p, w, fixed = inst
+    opt = _brute(cost, p, w, fixed)
+    sol = heuristic_pmedian(cost, p, weights=w, fixed=fixed)
+    tol = 1e-6 * max(1.0, opt)
+    assert sol.objective >= opt - tol
+    assert sol.objective == pytest.approx(_value(cost, w, sol.selected), abs=tol)
+    assert sol.bound <= opt + tol
+    assert sol.selected.size == fixed.sum() + min(p, (~fixed).sum())
+
+
+# --------------------------------------------------------------------------------- bounds, truncation
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lagrangian_bound_below_optimum(seed: int) -> None:
+    inst = random_instance(60, 4, seed=seed)
+    opt = solve_pmedian(inst.cost, 4).objective
+    w = np.ones(60)
+    # ub far above the optimum: nothing is fixed, the bound alone is checked
+    lag = pe._lagrangian(
+        inst.cost, w, 4, 2 * opt, 0.999, inst.cost.min(axis=1), max_iter=300, deadline=np.inf
+    )
+    assert 0.9 * opt < lag.bound <= opt
+    # ub = optimum: every fixing must keep some optimal solution reachable within delta
+    lag = pe._lagrangian(
+        inst.cost, w, 4, opt, 0.999, inst.cost.min(axis=1), max_iter=300, deadline=np.inf
+    )
+    assert lag.bound <= opt
+
+
+def test_truncation_loop_raises_caps_and_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caps at the start's nearest distance and a poor start force re-solves; answers stay exact."""
+
+    def no_lagrangian(C, w, p, ub, delta, lam0, *, max_iter, deadline):  # type: ignore[no-untyped-def]
+        n = C.shape[1]
+        return pe._Lagr(-np.inf, np.zeros(n, bool), np.zeros(n, bool), 0, np.arange(0), np.zeros(0))
+
+    def poor_start(C, w, p, seed, restarts):  # type: ignore[no-untyped-def]
+        sel = np.argsort(w @ C)[::-1][:p]  # the p worst single sites
+        return np.sort(sel), float(w @ C[:, sel].min(axis=1)), 0
+
+    monkeypatch.setattr(pe, "_lagrangian", no_lagrangian)
+    monkeypatch.setattr(pe, "_heuristic", poor_start)
+    monkeypatch.setattr(pe, "_kth_open", lambda C, cols, k: C[:, cols].min(axis=1))
+    rounds = []
+    for seed in range(5):
+        inst = random_instance(14, 3, seed=seed, m=20)
+        opt = _brute(inst.cost, 3, np.ones(14), np.zeros(14, bool))
+        sol = solve_pmedian(inst.cost, 3)
+        assert sol.status == "optimal" and sol.objective == opt
+        rounds.append(sol.stats["rounds"])
+    assert max(rounds) >= 2
+
+
+def test_time_limit_returns_incumbent_with_bound() -> None:
+    inst = random_instance(200, 5, seed=11)
+    sol = solve_pmedian(inst.cost, 5, time_limit=1e-4)
+    assert sol.status in ("time_limit", "optimal")
+    assert sol.bound <= sol.objective
+    assert sol.objective == _value(inst.cost, np.ones(200), sol.selected)
+    full = solve_pmedian(inst.cost, 5)
+    assert full.status == "optimal" and full.objective <= sol.objective
+    assert sol.bound <= full.objective
+
+
+def test_mid_size_exact_and_heuristic_gap() -> None:
+    inst = random_instance(150, 8, seed=2)
+    exact = solve_pmedian(inst.cost, 8)
+    heur = heuristic_pmedian(inst.cost, 8)
+    assert exact.status == "optimal" and exact.bound == exact.objective
+    assert exact.objective <= heur.objective <= 1.01 * exact.objective
+
+
+# --------------------------------------------------------------------------------- edge cases
+
+
+def test_p_zero_with_fixed_and_open_all() -> None:
+    cost = np.array([[1.0, 5.0, 2.0], [4.0, 1.0, 3.0]])
+    sol = solve_pmedian(cost, 0, fixed=np.array([False, True, False]))
+    assert sol.selected.tolist() == [1] and sol.objective == 6.0 and sol.status == "optimal"
+    sol = solve_pmedian(cost, 10)
+    assert sol.selected.tolist() == [0, 1, 2] and sol.objective == 2.0
+    sol = solve_pmedian(cost, 0)
+    assert sol.selected.size == 0 and sol.stats["unreached_clients"] == 2
+    assert sol.objective == 2 * unreached_penalty(cost)
+
+
+def test_duplicates_are_aggregated_without_changing_the_answer() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 20, size=(6, 5)).astype(float)
+    cost = np.vstack([base, base[:3]])  # duplicate clients
+    cost = np.hstack([cost, cost[:, :2]])  # duplicate sites
+    w = rng.integers(1, 4, size=9).astype(float)
+    sol = solve_pmedian(cost, 3, weights=w)
+    assert sol.objective == _brute(cost, 3, w, np.zeros(7, bool))
+    assert sol.stats["clients"] <= 6 and sol.stats["sites"] <= 5
+    assert sol.selected.size == 3 and np.unique(sol.selected).size == 3
+
+
+def test_unreachable_clients_counted_and_weight_zero_dropped() -> None:
+    cost = np.array([[1.0, np.inf], [np.inf, np.inf], [2.0, 1.0], [np.inf, 9.0]])
+    w = np.array([1.0, 0.0, 1.0, 1.0])
+    sol = solve_pmedian(cost, 1, weights=w)
+    assert sol.selected.tolist() == [
+        0
+    ]  # reaches 2 of 3 clients; site 1 also reaches 2 but costs 10
+    assert sol.stats["unreached_clients"] == 1
+    assert sol.objective == 1 + 2 + unreached_penalty(cost)
+    sol = solve_pmedian(cost, 1, weights=np.array([1.0, 1.0, 1.0, 1.0]))
+    assert sol.stats["unreached_clients"] == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"cost": np.array([[np.nan]]), "p": 1}, "NaN"),
+        ({"cost": np.array([[-1.0]]), "p": 1}, ">= 0"),
+        ({"cost": np.ones((2, 2)), "p": -1}, "non-negative"),
+        ({"cost": np.ones((2, 2)), "p": 1, "weights": np.ones(3)}, "one value per client"),
+        ({"cost": np.ones((2, 2)), "p": 1, "weights": np.array([1.0, -2.0])}, "finite"),
+        ({"cost": np.ones(3), "p": 1}, "2-D"),
+        ({"cost": np.ones((2, 2)), "p": 1, "fixed": [5]}, "positions"),
+    ],
+)
+def test_bad_input_raises(kwargs: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        solve_pmedian(**kwargs)

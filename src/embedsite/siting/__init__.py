@@ -1,0 +1,1 @@
+"""Facility siting models (stage 4)."""

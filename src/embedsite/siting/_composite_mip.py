@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from embedsite._graphbuild import ranges
 from embedsite.errors import InputError, SolverError
 from embedsite.siting._composite_result import CompositeProblem, CompositeResult, Status
 
@@ -57,6 +58,31 @@ class _Rows:
         return a, np.concatenate(self.lo), np.concatenate(self.hi)
 
 
+def _same_rows(blk: sparse.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    """Group identical rows of a CSR with sorted indices and no empty row.
+
+    Returns the first row of each group and the group of every row. Rows are hashed (a
+    seeded random 64-bit number per column, summed with wrap-around, and the row length),
+    then every row is compared with its group's first row; on any collision no row is merged.
+    """
+    m = blk.shape[0]
+    if m == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    nnz = np.diff(blk.indptr)
+    rand = np.random.default_rng(20240101).integers(1, 2**62, blk.shape[1], dtype=np.int64)
+    h = np.add.reduceat(rand.astype(np.uint64)[blk.indices], blk.indptr[:-1]).view(np.int64)
+    _, first, group = np.unique(
+        np.column_stack([h, nnz]), axis=0, return_index=True, return_inverse=True
+    )
+    group = np.asarray(group).ravel()
+    rep = first[group]
+    pos, _ = ranges(blk.indptr[:-1], nnz)
+    pos_rep, _ = ranges(blk.indptr[rep], nnz[rep])
+    if not np.array_equal(blk.indices[pos], blk.indices[pos_rep]):  # pragma: no cover
+        return np.arange(m), np.arange(m)
+    return first, group
+
+
 def solve_mip(
     plan: CompositePlan,
     pr: CompositeProblem,
@@ -79,22 +105,26 @@ def solve_mip(
     col_x[xj, xt] = np.arange(nx)
     off_y = nx
     n_cols = nx + n
-    # clients needing cover per type: weight > 0, not covered, reached by an eligible site
-    z_i, z_t, z_reach = [], [], []
+    # clients needing cover per type: weight > 0, not covered, reached by an eligible site;
+    # clients reached by the same set of sites share one z (their weights summed)
+    z_t, z_reach, z_w = [], [], []
     for t in range(t_n):  # one sparse block per type
-        sub = pr.reach[t][elig[:, t]].T.tocsr()  # clients x eligible sites of t
+        sub = sparse.csr_array(pr.reach[t][elig[:, t]].T)  # clients x eligible sites of t
         need = (pr.weights[:, t] > 0) & ~pr.covered[:, t] & (np.diff(sub.indptr) > 0)
         idx = np.flatnonzero(need)
-        z_i.append(idx)
-        z_t.append(np.full(len(idx), t))
-        z_reach.append(sub[idx])
-    zi, zt = np.concatenate(z_i), np.concatenate(z_t)
-    nz = len(zi)
+        blk = sparse.csr_array(sub[idx])
+        blk.sort_indices()
+        first, group = _same_rows(blk)
+        z_t.append(np.full(len(first), t))
+        z_reach.append(blk[first])
+        z_w.append(np.bincount(group, weights=pr.weights[idx, t], minlength=len(first)))
+    zt = np.concatenate(z_t)
+    nz = len(zt)
     off_z = n_cols
     n_cols += nz
-    wz = pr.weights[zi, zt] * pr.alpha[zt]
-    positive = wz[wz > 0]
-    w_min = float(positive.min()) if len(positive) else 1.0
+    w_raw = np.concatenate(z_w)  # residents per z
+    wz = w_raw * pr.alpha[zt]
+    w_min = pr.w_min()
     if composite:
         off_k = n_cols
         n_cols += n
@@ -144,7 +174,7 @@ def solve_mip(
             before = float((pr.weights[:, t] * pr.covered[:, t]).sum())
             need = plan.min_share[key] * served[t] - before
             sel = np.flatnonzero(zt == t)
-            rows.add(1, np.zeros(len(sel)), off_z + sel, pr.weights[zi[sel], t],
+            rows.add(1, np.zeros(len(sel)), off_z + sel, w_raw[sel],
                      need - 1e-9 * max(served[t], 1.0), _INF)  # fmt: skip
     types_at = elig.sum(axis=1)
     if composite:
@@ -183,14 +213,15 @@ def solve_mip(
     total_cost = float(pr.site_cost.sum() + x_cost.sum())  # no plan costs more
     eps_c = plan.cost_tie_break * w_min / max(total_cost, 1e-12)
     cost[off_y : off_y + n] = -eps_c * pr.site_cost
-    cost[:nx] = -eps_c * x_cost
+    scale = plan.complex_bonus * w_min / max(n * (t_n + 2), 1)
+    cost[:nx] = -eps_c * x_cost - 2 * scale  # per facility
+    cost[off_y : off_y + n] -= 4 * scale  # per site
     lower = np.zeros(n_cols)
     upper = np.ones(n_cols)
     integrality = np.zeros(n_cols, np.int64)
     integrality[: nx + n] = 1
     if composite:
-        eps_k = plan.complex_bonus * w_min / max(n, 1)
-        cost[off_k : off_k + n] = eps_k
+        cost[off_k : off_k + n] = scale  # per complex
         integrality[off_k : off_k + n] = 1
         can = types_at >= 2
         if plan.complex_area == "site":
@@ -251,9 +282,11 @@ def solve_mip(
     claimed = float(col[off_z : off_z + nz] @ wz)
     _check_solution(value, claimed, plan)
     dual = float(info.mip_dual_bound)
-    bound = dual + eps_c * total_cost if np.isfinite(dual) else float(wz.sum())
+    # the tie-breaks take at most eps_c * total_cost + (4 + 2 T) s n from the coverage
+    slack = eps_c * total_cost + scale * n * (4 + 2 * t_n)
+    bound = dual + slack if np.isfinite(dual) else float(wz.sum())
     bound = max(min(bound, float(wz.sum())), value)
-    gap = (bound - value) / max(abs(value), 1e-9)
+    gap = pr.gap(value, bound)
     if out_status == "time_limit":
         _warn_time_limit(gap)
     return plan._result(

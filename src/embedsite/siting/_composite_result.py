@@ -66,6 +66,16 @@ class CompositeProblem:
     def n_types(self) -> int:
         return len(self.types)
 
+    def w_min(self) -> float:
+        """The smallest positive weight of a client still to cover (1 when there is none)."""
+        w = (self.weights * ~self.covered) * self.alpha[None, :]
+        w = w[w > 0]
+        return float(w.min()) if len(w) else 1.0
+
+    def gap(self, objective: float, bound: float) -> float:
+        """Relative gap of ``objective`` to ``bound``, over ``max(objective, w_min)``."""
+        return max(bound - objective, 0.0) / max(abs(objective), self.w_min(), 1e-12)
+
     def eligible(self) -> np.ndarray:
         """Sites x types: the type is allowed at the site and fits its floor area alone."""
         return self.allowed & (self.area[None, :] <= self.floor_area[:, None] + _TOL)
@@ -107,7 +117,8 @@ class CompositeResult:
         Proven upper bound on ``objective`` (HiGHS dual bound; for the heuristic, the weight of
         every client some eligible site reaches).
     gap : float
-        ``(bound - objective) / max(objective, 1e-9)``.
+        ``(bound - objective) / max(objective, w_min)``, ``w_min`` the lightest client's
+        weight (so an objective of 0 gives a finite gap).
     status : {"optimal", "time_limit", "feasible", "heuristic"}
     mode : {"composite", "scattered"}
     model, solver, runtime_s

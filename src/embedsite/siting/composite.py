@@ -67,11 +67,13 @@ class CompositePlan:
     .. math::
 
         \max \; & \sum_t \alpha_t \sum_i w_{it} z_{it}
-                 + \varepsilon_k \sum_j k_j - \varepsilon_c \sum_j c_j y_j \\
+                 - \varepsilon_y \sum_j y_j - \varepsilon_x \sum_{j,t} x_{jt}
+                 + \varepsilon_k \sum_j k_j - \varepsilon_c \,\mathrm{cost} \\
         \text{s.t.} \; & \textstyle\sum_t a_t x_{jt} \le A_j y_j, \quad
                  x_{jt} \le y_j \le \sum_t x_{jt}, \quad x_{jt} = 0 \text{ unless allowed} \\
         & z_{it} \le \textstyle\sum_{j \in N_{it}} x_{jt} \\
-        & \textstyle\sum_j c_j y_j \le B, \quad \sum_j y_j \le p \quad \text{(either or both)} \\
+        & \mathrm{cost} = \textstyle\sum_j c_j y_j + c_{m^2} \sum_{j,t} a_t x_{jt} \le B,
+          \quad \sum_j y_j \le p \quad \text{(either or both)} \\
         & \textstyle\sum_t x_{jt} \le 1 + (T_j - 1) k_j, \quad k_j \le y_j,
           \quad k_j = 0 \text{ if } A_j < A^{\min} \\
         & g_{jf} \le \textstyle\sum_{t : f \in F_t} x_{jt}, \quad
@@ -87,22 +89,30 @@ class CompositePlan:
     data and budget the composite optimum is never below the scattered one.
 
     The covering part is the maximal covering location problem (Church & ReVelle 1974, *Papers
-    of the Regional Science Association* 32: 101-118), one copy per type as in the
-    multi-type / hierarchical covering models (Moore & ReVelle 1982, *Management Science*
-    28(5): 557-569); the shared site with a floor-area knapsack is the co-location
-    (multi-service facility) variant, cf. Marianov & Serra (2001), *Location Science* ch.
-    "Hierarchical location-allocation models" and the MCLP-with-capacity literature. The
-    complex rule linearisation (:math:`k_j`, :math:`g_{jf}`) is embedsite's.
+    of the Regional Science Association* 32: 101-118), one copy per facility type sharing the
+    sites, as in multi-level / multi-service covering models (Moore & ReVelle 1982, "The
+    hierarchical service location problem", *Management Science* 28(7): 775-780; review:
+    Şahin & Süral 2007, *Computers & Operations Research* 34(8): 2310-2331). The floor-area
+    knapsack per site and the linearisation of the complex rule (:math:`k_j`, :math:`g_{jf}`)
+    are embedsite's. :math:`c_{m^2}` is ``cost_per_m2`` (fit-out cost per m² of hosted
+    floor area; 0 by default, so a complex costs what its site costs).
 
     ``type_weights`` sets :math:`\alpha_t`: ``"residents"`` (default, :math:`\alpha_t = 1`:
     the objective is resident-services newly covered, so larger groups weigh more),
     ``"share"`` (:math:`\alpha_t = 1 / \text{served}_t`: each type's share counts alike) or a
-    mapping type -> weight. Tie-breaks: :math:`\varepsilon_k` = ``complex_bonus`` and
-    :math:`\varepsilon_c` = ``cost_tie_break`` times the smallest client weight, spread over
-    the sites / the total cost, so together they weigh less than
-    ``complex_bonus + cost_tie_break`` (1.1e-3) of the lightest client: they pick, among
-    plans of (almost) equal coverage, the one with more complexes (policy prefers 一站式
-    complexes), then the cheaper one. ``objective`` excludes them.
+    mapping type -> weight.
+
+    Tie-breaks, all tiny next to one client (:math:`w_{\min}`, the smallest client weight):
+    :math:`\varepsilon_c` = ``cost_tie_break`` :math:`\cdot w_{\min}` / (cost of every
+    eligible facility), and, with :math:`s = w_{\min} / (n (T + 2))` and
+    :math:`b` = ``complex_bonus``, :math:`\varepsilon_y = 4 b s` per site,
+    :math:`\varepsilon_x = 2 b s` per facility and :math:`\varepsilon_k = b s` per complex.
+    Together they weigh less than ``cost_tie_break + 2.5 complex_bonus`` (1.25e-3) of the
+    lightest client, so they only choose among plans of (almost) equal coverage: the cheaper,
+    then the one on fewer sites (one complex rather than several single sites: policy prefers
+    一站式 complexes), with no facility that covers nobody, then the one with more complexes.
+    Since :math:`\varepsilon_k < \varepsilon_x < \varepsilon_y`, the bonus never pays for
+    opening a site or adding a function. ``objective`` excludes them.
 
     Floor area of one facility :math:`a_t`: ``area_m2[type]`` if given, else the type's
     ``min_building_area_m2``, else :data:`DEFAULT_AREA_M2` (200 m², an embedsite default:
@@ -148,8 +158,8 @@ class CompositePlan:
         budget: float | None = None,
         p: int | None = None,
         type_weights: Literal["residents", "share"] | Mapping[str, float] = "residents",
-        complex_bonus: float = 1e-3,
-        cost_tie_break: float = 1e-4,
+        complex_bonus: float = 1e-4,
+        cost_tie_break: float = 1e-3,
         complex_area: ComplexArea = "site",
         min_share: Mapping[str, float] | None = None,
         cost_per_m2: float = 0.0,
@@ -604,6 +614,7 @@ def _greedy(plan: CompositePlan, pr: CompositeProblem) -> CompositeResult:
         score = np.where(ok_move, gain, -np.inf)
         if plan.budget is not None:
             score = np.where(ok_move, gain / np.maximum(move_cost, 1e-9), -np.inf)
+        score = score * (1.0 - 1e-9 * masks.sum(axis=1))[None, :]  # ties: fewer facilities
         j, s = np.unravel_index(int(np.argmax(score)), score.shape)
         hosts[j] = masks[s]
         is_open[j] = True
@@ -618,7 +629,7 @@ def _greedy(plan: CompositePlan, pr: CompositeProblem) -> CompositeResult:
     bound = float(((pr.weights * (reachable & ~pr.covered)) @ pr.alpha).sum())
     result = plan._result(
         pr, hosts, objective=value, bound=max(bound, value),
-        gap=(max(bound, value) - value) / max(value, 1e-9), status="heuristic",
+        gap=pr.gap(value, max(bound, value)), status="heuristic",
         solver="heuristic", runtime_s=time.perf_counter() - start,
     )  # fmt: skip
     return result

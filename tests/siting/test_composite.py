@@ -12,7 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embedsite.errors import InfeasibleModelError, InputError, SolverError
+from embedsite.errors import (
+    InfeasibleModelError,
+    InputError,
+    SolverError,
+    SolverTimeLimitWarning,
+)
 from embedsite.siting.composite import DEFAULT_AREA_M2, CompositePlan
 from embedsite.standards import Standards
 
@@ -389,3 +394,19 @@ def test_tie_breaks_prefer_complexes_then_cheaper_sites():
     cheap = CompositePlan.from_arrays({"nursery": np.ones((2, 1), bool)}, np.full((1, 1), 0.01),
                                       [300.0, 300.0], site_cost=[3.0, 2.0], budget=5.0)  # fmt: skip
     assert list(cheap.solve().selected) == [1]
+
+
+def test_time_limit_returns_the_best_plan_with_a_warning():
+    rng = np.random.default_rng(0)
+    n, m = 60, 400
+    reach = {t: rng.random((n, m)) < 8 / n for t in POOL[:5]}
+    plan = CompositePlan.from_arrays(
+        reach, rng.integers(0, 5, (m, 5)).astype(float), rng.choice([300.0, 700.0, 2000.0], n),
+        site_cost=rng.integers(1, 4, n).astype(float), budget=6.0,
+    )  # fmt: skip
+    with pytest.warns(SolverTimeLimitWarning, match="time limit"):
+        res = plan.solve(time_limit=0.05)
+    assert res.status == "time_limit" and res.gap > 0
+    # HiGHS starts from the greedy plan, so it is never worse than the heuristic
+    assert res.objective >= plan.solve("heuristic").objective - 1e-9
+    assert res.bound >= res.objective

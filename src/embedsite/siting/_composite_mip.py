@@ -8,7 +8,7 @@ then one CSC matrix handed to HiGHS.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
@@ -83,6 +83,34 @@ def _same_rows(blk: sparse.csr_array) -> tuple[np.ndarray, np.ndarray]:
     return first, group
 
 
+def _columns(
+    pr: CompositeProblem,
+    hosts: np.ndarray,
+    n_cols: int,
+    xj: np.ndarray,
+    xt: np.ndarray,
+    off_y: int,
+    off_z: int,
+    zt: np.ndarray,
+    z_reach: list[sparse.csr_array],
+    complex_cols: Any,
+) -> np.ndarray:
+    """The column values of the MIP for the sites x types plan ``hosts``."""
+    col = np.zeros(n_cols)
+    col[: len(xj)] = hosts[xj, xt]
+    col[off_y : off_y + pr.n_sites] = hosts.any(axis=1)
+    z = []
+    for t, blk in enumerate(z_reach):  # a z is covered if any of its sites hosts the type
+        on = hosts[pr.eligible()[:, t], t].astype(float)
+        z.append((blk @ on) > 0)
+    col[off_z : off_z + len(zt)] = np.concatenate(z) if z else []
+    if complex_cols:
+        off_k, off_g, gj, gf, tag_of = complex_cols
+        col[off_k : off_k + pr.n_sites] = hosts.sum(axis=1) >= 2
+        col[off_g : off_g + len(gj)] = (hosts.astype(int) @ tag_of.astype(int))[gj, gf] > 0
+    return col
+
+
 def solve_mip(
     plan: CompositePlan,
     pr: CompositeProblem,
@@ -93,7 +121,13 @@ def solve_mip(
     """Build and solve the MILP of the class docstring; verify and return the plan."""
     import highspy
 
-    from embedsite.siting.composite import _check_solution, _infeasible, _warn_time_limit
+    from embedsite.siting.composite import (
+        _check_solution,
+        _infeasible,
+        _meets_shares,
+        _warn_time_limit,
+        greedy_hosts,
+    )
 
     start = time.perf_counter()
     n, t_n = pr.n_sites, pr.n_types
@@ -257,6 +291,13 @@ def solve_mip(
     lp.a_matrix_.num_row_ = a.shape[0]
     lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
     h.passModel(lp)
+    start_plan = greedy_hosts(plan, pr)  # a feasible start: HiGHS always has a plan to return
+    if not plan.min_share or _meets_shares(plan, pr, start_plan):
+        sol = highspy.HighsSolution()
+        sol.col_value = _columns(pr, start_plan, n_cols, xj, xt, off_y, off_z, zt, z_reach,
+                                 composite and (off_k, off_g, gj, gf, tag_of))  # fmt: skip
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     status = h.getModelStatus()
     ms = highspy.HighsModelStatus

@@ -9,7 +9,10 @@ data, :meth:`~embedsite.siting.base.SitingModel.solve` returns a new frozen, ver
   (capacitated with ``capacity=``);
 * :class:`PMedian`: the least total walk with ``p`` new sites (capacitated with
   ``capacity=``);
-* :class:`PCenter`: the least worst walk with ``p`` new sites.
+* :class:`PCenter`: the least worst walk with ``p`` new sites;
+* :class:`CompositePlan`: several facility types at once, each chosen site hosting a set of
+  functions that fits its floor area, composite complexes (一站式) against scattered "插花"
+  single-function sites for the same budget.
 
 Existing facilities are fixed and count: new sites only close the remaining gap. Exact
 solving is HiGHS (through highspy), heuristics are for instances too large to prove.
@@ -17,11 +20,23 @@ solving is HiGHS (through highspy), heuristics are for instances too large to pr
 
 from __future__ import annotations
 
+from embedsite.siting._composite_result import CompositeComparison, CompositeResult
 from embedsite.siting._problem import SitingProblem
+from embedsite.siting.composite import CompositePlan
 from embedsite.siting.lscp import LSCP
 from embedsite.siting.mclp import MCLP
 from embedsite.siting.pcenter import PCenter
 from embedsite.siting.pmedian import PMedian
 from embedsite.siting.result import SitingResult
 
-__all__ = ["LSCP", "MCLP", "PCenter", "PMedian", "SitingProblem", "SitingResult"]
+__all__ = [
+    "LSCP",
+    "MCLP",
+    "CompositeComparison",
+    "CompositePlan",
+    "CompositeResult",
+    "PCenter",
+    "PMedian",
+    "SitingProblem",
+    "SitingResult",
+]

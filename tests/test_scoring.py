@@ -321,3 +321,23 @@ def test_partition_names():
         batch.Partition("a/b", SAMPLE)
     with pytest.raises(InputError, match="unique"):
         batch.score_partitions([batch.Partition("a", SAMPLE)] * 2, backend="sequential")
+
+
+def test_area_norm_columns_equal_coverage_area_norm(nanjing_cov):
+    """Floor areas of new sites land in the right halves, as Coverage.area_norm says."""
+    pts = nanjing_cov.demand.points.iloc[::60]
+    kinds = np.resize(["community_service_station", "nursery"], len(pts))
+    plan = gpd.GeoDataFrame({"facility_type": kinds}, geometry=pts.geometry.to_numpy(),
+                            crs=pts.crs)  # fmt: skip
+    plan["floor_area_m2"] = np.linspace(100.0, 9000.0, len(plan))
+    cov = scoring.with_plan(nanjing_cov, plan)
+    halves = _halves(cov.network)
+    table = scoring.score(halves, cov, name_column="name")
+    ref = cov.area_norm(halves, name_column="name")
+    assert (ref["floor_area_m2"] > 0).all() and ref["meets_min"].any()
+    for col in ("floor_area_m2", "m2_per_100_households", "meets_min", "meets_target",
+                "shortfall_min_m2", "shortfall_target_m2"):  # fmt: skip
+        np.testing.assert_allclose(
+            table.loc[ref.index, f"area_norm.{col}"].to_numpy(float), ref[col].to_numpy(float)
+        )
+    assert table["households"].sum() == pytest.approx(cov.demand.households)

@@ -63,8 +63,6 @@ HEX_SIZE_M: float = 500.0
 METRICS: tuple[str, ...] = (
     "served", "covered", "uncovered", "share_covered", "mean_walk_m", "p90_walk_m", "pass",
 )  # fmt: skip
-_AREA_COLUMNS = ("floor_area_m2", "m2_per_100_households", "meets_min", "meets_target",
-                 "shortfall_min_m2", "shortfall_target_m2")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- hexagon grid
@@ -345,6 +343,24 @@ def _weights(
     return out
 
 
+def _floor_area(cov: Coverage, polygons: gpd.GeoDataFrame, n: int) -> np.ndarray:
+    """Known floor area of the community service facilities in each polygon (m²).
+
+    The same types as :meth:`Coverage.area_norm`: 5-min, 10-min and community tiers, not
+    education or outdoor sports; unknown floor area adds nothing.
+    """
+    keys = [t.key for t in cov.standards.values() if t.tier in ("5min", "10min", "community")
+            and not {"education", "sports"} & set(t.functions)]  # fmt: skip
+    fac = cov.facilities.points
+    fac = fac[fac["facility_type"].isin(keys)]
+    if len(fac) == 0:
+        return np.zeros(n)
+    where = _groups(fac, polygons)
+    ok = where >= 0
+    area = fac["floor_area_m2"].fillna(0.0).to_numpy(float)
+    return np.bincount(where[ok], weights=area[ok], minlength=n)[:n]
+
+
 def _table(
     cov: Coverage,
     polygons: gpd.GeoDataFrame,
@@ -390,13 +406,21 @@ def _table(
         cols[f"{key}.pass"] = ~(share < coverage_target - 1e-12)
         parts.append((weights.get(key, 0.0), share))
     frame = pd.DataFrame(cols, index=labels)
-    area = cov.area_norm(polygons.set_axis(labels), name_column=None).reindex(labels)
-    target = cov.standards.area_norm.target_m2_per_100_households
-    for col in _AREA_COLUMNS:
-        frame[f"area_norm.{col}"] = area[col].to_numpy()
-    frame["area_norm.meets_min"] = frame["area_norm.meets_min"].astype(bool)
-    frame["area_norm.meets_target"] = frame["area_norm.meets_target"].astype(bool)
-    ratio = np.minimum(area["m2_per_100_households"].to_numpy(float) / target, 1.0)
+    norm = cov.standards.area_norm
+    target = norm.target_m2_per_100_households
+    floor = _floor_area(cov, polygons, n)
+    hundreds = cols["households"] / 100.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per100 = np.where(hundreds > 0, floor / np.where(hundreds > 0, hundreds, 1.0), np.nan)
+    frame["area_norm.floor_area_m2"] = floor
+    frame["area_norm.m2_per_100_households"] = per100
+    frame["area_norm.meets_min"] = per100 >= norm.min_m2_per_100_households
+    frame["area_norm.meets_target"] = per100 >= target
+    frame["area_norm.shortfall_min_m2"] = np.clip(
+        hundreds * norm.min_m2_per_100_households - floor, 0.0, None
+    )
+    frame["area_norm.shortfall_target_m2"] = np.clip(hundreds * target - floor, 0.0, None)
+    ratio = np.minimum(per100 / target, 1.0)
     parts.append((weights.get("area_norm", 0.0), ratio))
     num = np.zeros(n)
     den = np.zeros(n)
@@ -460,8 +484,9 @@ def score(
         ``.p90_walk_m`` (residents of the served age group; mean over those reached within
         the search), ``.pass`` (share >= ``coverage_target``; :func:`norms` gives the clause
         of each); ``area_norm.floor_area_m2``, ``.m2_per_100_households``, ``.meets_min``,
-        ``.meets_target``, ``.shortfall_min_m2``, ``.shortfall_target_m2`` (from
-        :meth:`Coverage.area_norm`); ``score`` (0-100), ``passes`` (types passed), ``rank``.
+        ``.meets_target``, ``.shortfall_min_m2``, ``.shortfall_target_m2`` (as
+        :meth:`Coverage.area_norm`, on the same assignment of points to polygons);
+        ``score`` (0-100), ``passes`` (types passed), ``rank``.
         Residents outside every polygon are left out (logged).
 
     Examples

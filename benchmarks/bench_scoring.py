@@ -17,7 +17,10 @@ docs/benchmarks.md.
 
 Run from the repository root::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_scoring.py [--repeat 3] [--hex 500]
+    OMP_NUM_THREADS=1 python benchmarks/bench_scoring.py [--repeat 3] [--hex 500] [--partitions 4]
+
+``--partitions N`` also runs the whole pipeline on N strips of Andorra through
+``batch.score_partitions``, sequentially and on 2 processes.
 
 A plain script, never collected by pytest.
 """
@@ -69,6 +72,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--hex", type=float, default=500.0, help="hexagon side, metres")
     parser.add_argument("--plan-sites", type=int, default=20)
+    parser.add_argument("--partitions", type=int, default=0, help="also time a batch run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     rows: list[tuple[str, float, float]] = []
@@ -107,6 +111,26 @@ def main() -> None:
         print(f"{name:<64} {secs:>8.3f} {mem:>12.0f}")
     print(f"\nscore vs peer: {t_peer / t_score:.1f}x faster; totals agree for every type")
     print(f"plan: {gain:,.0f} more residents aged 0-3 within 300 m of a nursery")
+    if args.partitions:
+        batch_runs(args.partitions)
+
+
+def batch_runs(n: int) -> None:
+    """The whole pipeline on ``n`` vertical strips of Andorra: one process, then 2."""
+    import shapely
+
+    from embedsite import batch
+
+    net = en.from_osm_file(ANDORRA)
+    w, s, e, nn = net.nodes.to_crs(4326).total_bounds
+    xs = np.linspace(w, e, n + 1)
+    parts = [batch.Partition(f"strip{i}", ANDORRA, area=shapely.box(xs[i], s, xs[i + 1], nn))
+             for i in range(n)]  # fmt: skip
+    seq, t_seq = timed(lambda: batch.score_partitions(parts, backend="sequential"))
+    par, t_par = timed(lambda: batch.score_partitions(parts, backend="processes", max_workers=2))
+    assert seq.drop(columns="geometry").equals(par.drop(columns="geometry"))
+    print(f"\nbatch, {n} strips (whole pipeline per strip, {len(seq)} hexagons):")
+    print(f"sequential {t_seq:.1f} s, 2 processes {t_par:.1f} s ({t_seq / t_par:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -205,7 +205,7 @@ def test_hex_grid_needs_metres():
 # --------------------------------------------------------------------------- batch
 def _parts():
     # three partitions of the sample: the whole file and two halves by area
-    w, s, e, n = 24.925, 60.163, 24.96, 60.178
+    w, s, e, n = 24.92, 60.16, 24.968, 60.19
     mid = (w + e) / 2
     t = ("community_health_station", "community_service_station")
     return [
@@ -235,6 +235,19 @@ def test_partition_of_the_whole_file_equals_score(sequential, helsinki_net):
     got = sequential[sequential["partition"] == "all"].drop(columns="partition")
     _same(got, direct)
     assert set(sequential["partition"]) == {"all", "west", "east"}
+
+
+def test_partitions_tile_the_city(sequential):
+    by = sequential.groupby("partition")
+    pop = by["population"].sum()
+    assert pop["west"] + pop["east"] == pytest.approx(pop["all"], rel=1e-6)
+    for key in ("community_health_station", "community_service_station"):
+        served = by[f"{key}.served"].sum()
+        assert served["west"] + served["east"] == pytest.approx(served["all"], rel=1e-6)
+    halves = set(sequential.index[sequential["partition"] != "all"])
+    assert halves <= set(sequential.index[sequential["partition"] == "all"])  # same lattice
+    west = sequential[sequential["partition"] == "west"]
+    assert (west.geometry.bounds["maxx"] <= 24.944 + 1e-5).all()  # cut at the area
 
 
 def test_processes_equal_sequential(sequential, tmp_path):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -54,8 +55,10 @@ class Partition:
         Clip the network to this area (WGS-84 shapely geometry), grown by ``margin_m``;
         None for the whole file.
     neighbourhoods
-        Polygons to score (any CRS) or None for a hexagon grid over the residents inside
-        ``area`` (side ``hex_size_m``).
+        Polygons to score (any CRS) or None for a hexagon grid (side ``hex_size_m``): the
+        cells with residents, cut at ``area`` when it is given, so the partitions of a city
+        tile it and their totals add up (a cell on a boundary appears once per partition,
+        with the same label).
     name_column, hex_size_m, types, margin_m
         As for :func:`embedsite.scoring.score`; facility types to analyse (None: all);
         margin around ``area`` in metres (default 2000, the default search limit).
@@ -105,11 +108,16 @@ def score_partition(part: Partition) -> gpd.GeoDataFrame:
     cov = coverage.compute(net, homes, supply, types=list(part.types) if part.types else None)
     hoods = part.neighbourhoods
     if hoods is None and part.area is not None:
+        # hexagons of the fixed lattice, cut at the area: partitions tile the city exactly
+        area = gpd.GeoSeries([part.area], crs=4326).to_crs(net.crs)
+        grid = scoring.hex_grid(area, size_m=part.hex_size_m)
+        cut = grid.geometry.intersection(area.iloc[0])
+        grid = grid.set_geometry(cut)[~cut.is_empty & (cut.area > 0)]
         pts = homes.points
-        inside = pts.to_crs(4326).intersects(part.area).to_numpy()
-        grid = scoring.hex_grid(pts[inside] if inside.any() else pts, size_m=part.hex_size_m,
-                                only_occupied=True)  # fmt: skip
-        hoods = grid
+        hit = shapely.STRtree(grid.geometry.to_numpy()).query(
+            pts.geometry.to_numpy(), predicate="intersects"
+        )[1]
+        hoods = grid.iloc[np.unique(hit)]
     table = scoring.score(
         hoods, cov, name_column=part.name_column if part.neighbourhoods is not None else None,
         hex_size_m=part.hex_size_m,

@@ -89,7 +89,8 @@ def hex_grid(
     -------
     GeoDataFrame
         Indexed by ``"hex_<column>_<row>"`` labels, with ``name`` (the same label), in the
-        CRS of ``extent``.
+        CRS of ``extent``. The lattice is fixed in the CRS (cell centres at multiples of the
+        spacing), so two extents in the same CRS get the same cells and labels.
 
     Examples
     --------
@@ -118,14 +119,15 @@ def hex_grid(
     minx, miny, maxx, maxy = extent.total_bounds
     w = np.sqrt(3.0) * size_m  # width across flats: column spacing
     h = 1.5 * size_m  # row spacing
-    # one spare column and row on each side, so a point on the bounding box lies inside a cell
-    minx, miny = minx - w, miny - h
-    cols = np.arange(int(np.floor((maxx - minx) / w)) + 2)
-    rows = np.arange(int(np.floor((maxy - miny) / h)) + 2)
+    # a lattice fixed in the CRS (centres at multiples of the spacing), so cells and labels
+    # are the same whatever the extent: partitions of a city share them. One spare column
+    # and row on each side, so a point on the bounding box lies inside a cell.
+    cols = np.arange(int(np.floor(minx / w)) - 1, int(np.ceil(maxx / w)) + 2)
+    rows = np.arange(int(np.floor(miny / h)) - 1, int(np.ceil(maxy / h)) + 2)
     grid_c, grid_r = np.meshgrid(cols, rows)
     cc, rr = grid_c.ravel(), grid_r.ravel()
-    cx = minx + cc * w + (rr % 2) * w / 2.0
-    cy = miny + rr * h
+    cx = cc * w + (rr % 2) * w / 2.0
+    cy = rr * h
     angles = np.deg2rad(90.0 + 60.0 * np.arange(7))
     ring = np.stack(
         [cx[:, None] + size_m * np.cos(angles), cy[:, None] + size_m * np.sin(angles)], axis=-1

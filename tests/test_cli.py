@@ -65,3 +65,216 @@ def test_standards_export(tmp_path):
     )
     table = runner.invoke(app, ["standards"])
     assert "幼儿园" in table.output
+
+
+# --------------------------------------------------------------------------- stages 3-5
+_QUICK = ["--types", "nursery,community_health_station"]
+
+
+def _sample_cov(helsinki_net, facilities=None):
+    import embedsite.demand as ed
+    import embedsite.facilities as ef
+    from conftest import SAMPLE
+    from embedsite import coverage
+
+    homes = ed.from_osm_file(SAMPLE, helsinki_net, on_far="drop")
+    supply = facilities if facilities is not None else ef.from_osm_file(SAMPLE, helsinki_net)
+    return coverage.compute(helsinki_net, homes, supply,
+                            types=["nursery", "community_health_station"])  # fmt: skip
+
+
+def _facility_table():
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame(
+        {"类型": ["托育", "社区卫生服务站", "幼儿园"], "名称": ["小太阳托育", "卫生站", "阳光"]},
+        geometry=[shapely.Point(24.9445, 60.1705), shapely.Point(24.9410, 60.1690),
+                  shapely.Point(24.9500, 60.1720)],
+        crs=4326,
+    )  # fmt: skip
+
+
+def test_demo_prints_scores_and_writes_a_report(tmp_path):
+    out = tmp_path / "demo.html"
+    result = runner.invoke(app, ["demo", "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Scores 评分" in result.output and "score" in result.output
+    text = out.read_text(encoding="utf-8")
+    assert '<section id="scores">' in text and "data:image/png;base64," in text
+
+
+def test_coverage_command_writes_the_tables(tmp_path, helsinki_net):
+    import geopandas as gpd
+    import pandas as pd
+
+    from conftest import SAMPLE
+
+    out, gaps = tmp_path / "by_type.csv", tmp_path / "gaps.gpkg"
+    result = runner.invoke(app, ["coverage", str(SAMPLE), *_QUICK, "-o", str(out),
+                                 "--gaps", str(gaps)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, index_col=0, encoding="utf-8-sig")
+    ref = _sample_cov(helsinki_net).by_type
+    assert table.loc["community_health_station", "share_covered"] == pytest.approx(
+        ref.loc["community_health_station", "share_covered"]
+    )
+    pts = gpd.read_file(gaps)
+    assert len(pts) == ref.loc["nursery", "facilities"] * 0 + len(
+        _sample_cov(helsinki_net).distance
+    )
+    assert pts["community_health_station.covered"].sum() > 0
+
+
+def _write_formats(tmp_path):
+    """The facility table in every input format (Shapefile and one CSV in GBK)."""
+    gdf = _facility_table()
+    paths = {}
+    for suffix in (".gpkg", ".parquet", ".geojson"):
+        p = tmp_path / f"fac{suffix}"
+        gdf.to_parquet(p) if suffix == ".parquet" else gdf.to_file(p)
+        paths[suffix] = p
+    shp = tmp_path / "fac_gbk.shp"
+    gdf.to_file(shp, encoding="gbk")
+    shp.with_suffix(".cpg").unlink()  # as often from Chinese desktop GIS: no code page file
+    paths[".shp"] = shp
+    table = gdf.drop(columns="geometry").assign(lon=gdf.geometry.x, lat=gdf.geometry.y)
+    table.to_csv(tmp_path / "fac_utf8.csv", index=False, encoding="utf-8")
+    table.to_csv(tmp_path / "fac_gbk.csv", index=False, encoding="gbk")
+    paths[".csv"] = tmp_path / "fac_utf8.csv"
+    paths["gbk.csv"] = tmp_path / "fac_gbk.csv"
+    return paths
+
+
+def test_score_reads_every_input_format(tmp_path, helsinki_net):
+    import geopandas as gpd
+
+    import embedsite.facilities as ef
+    from conftest import SAMPLE
+
+    ref_fac = ef.from_table(_facility_table(), helsinki_net, type_column="类型")
+    ref = _sample_cov(helsinki_net, ref_fac).by_type
+    for kind, path in _write_formats(tmp_path).items():
+        out = tmp_path / f"scores_{kind.strip('.')}.parquet"
+        result = runner.invoke(app, ["score", str(SAMPLE), *_QUICK, "--facilities", str(path),
+                                     "--type-column", "类型", "-o", str(out)])  # fmt: skip
+        assert result.exit_code == 0, (kind, result.output)
+        table = gpd.read_parquet(out)
+        for key in ("nursery", "community_health_station"):
+            assert table[f"{key}.covered"].sum() == pytest.approx(ref.loc[key, "covered"]), kind
+        assert table["nursery.covered"].sum() > 0
+
+
+def test_score_with_a_plan_and_neighbourhoods(tmp_path, helsinki_net):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from conftest import SAMPLE
+
+    cov = _sample_cov(helsinki_net)
+    gap = cov.gaps("nursery").nlargest(1, "served").to_crs(4326).geometry.iloc[0]
+    pd.DataFrame({"type": ["托育"], "经度": [gap.x], "纬度": [gap.y]}).to_csv(
+        tmp_path / "plan.csv", index=False
+    )
+    w, s, e, n = helsinki_net.nodes.to_crs(4326).total_bounds
+    mid = (w + e) / 2
+    hoods = gpd.GeoDataFrame({"社区": ["西社区", "东社区"]}, crs=4326,
+                             geometry=[shapely.box(w - 1, s - 1, mid, n + 1),
+                                       shapely.box(mid, s - 1, e + 1, n + 1)])  # fmt: skip
+    hoods.to_file(tmp_path / "hoods.gpkg")
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["score", str(SAMPLE), *_QUICK, "--plan",
+                                 str(tmp_path / "plan.csv"), "--type-column", "type",
+                                 "--neighbourhoods", str(tmp_path / "hoods.gpkg"),
+                                 "--name-column", "社区", "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, index_col=0, encoding="utf-8-sig")
+    assert set(table.index) == {"西社区", "东社区"}
+    assert (table["nursery.covered_after"] >= table["nursery.covered"]).all()
+    assert table["nursery.covered_after"].sum() > table["nursery.covered"].sum()
+    assert table["population"].sum() == pytest.approx(cov.demand.total)
+
+
+def test_report_command(tmp_path):
+    from conftest import SAMPLE
+
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(SAMPLE), *_QUICK, "-o", str(out),
+                                 "--map", str(tmp_path / "map.html")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert '<section id="coverage">' in text and "社区卫生服务站" in text
+    assert (tmp_path / "map.html").stat().st_size > 1000
+
+
+def _bad_inputs(tmp_path):
+    gdf = _facility_table()
+    broken = tmp_path / "broken.gpkg"
+    broken.write_bytes(b"not a geopackage at all")
+    no_crs = tmp_path / "no_crs.shp"
+    gdf.to_file(no_crs)
+    no_crs.with_suffix(".prj").unlink()
+    no_lonlat = tmp_path / "no_lonlat.csv"
+    gdf.drop(columns="geometry").to_csv(no_lonlat, index=False)
+    good = tmp_path / "good.geojson"
+    gdf.to_file(good)
+    xlsx = tmp_path / "fac.xlsx"
+    xlsx.write_bytes(b"PK")
+    return {
+        "broken": (["--facilities", str(broken), "--type-column", "类型"], "DataFileError"),
+        "no_crs": (["--facilities", str(no_crs), "--type-column", "类型"], "CRSError"),
+        "no_lonlat": (["--facilities", str(no_lonlat), "--type-column", "类型"], "longitude"),
+        "column": (["--facilities", str(good), "--type-column", "kind"], "kind"),
+        "system": (
+            ["--facilities", str(good), "--type-column", "类型", "--coordinate-system", "gps"],
+            "--coordinate-system",
+        ),
+        "format": (["--facilities", str(xlsx)], "GeoPackage (.gpkg)"),
+        "missing": (["--facilities", str(tmp_path / "nowhere.gpkg")], "does not exist"),
+        "type": (["--types", "kindergarden"], "kindergarten"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["broken", "no_crs", "no_lonlat", "column", "system", "format", "missing", "type"]
+)
+def test_score_errors_are_one_paragraph(case, tmp_path):
+    from conftest import SAMPLE
+
+    args, phrase = _bad_inputs(tmp_path)[case]
+    result = runner.invoke(app, ["score", str(SAMPLE), *args])
+    assert result.exit_code == 2, result.output
+    assert phrase in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 3
+
+
+def test_outputs_are_atomic_and_checked(tmp_path):
+    from conftest import SAMPLE
+
+    bad = runner.invoke(app, ["score", str(SAMPLE), *_QUICK, "-o", str(tmp_path / "s.shp")])
+    assert bad.exit_code == 2 and "Shapefile" in bad.output
+    res = runner.invoke(app, ["report", str(SAMPLE), *_QUICK, "-o", str(tmp_path / "r.pdf")])
+    assert res.exit_code == 2 and ".html" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_csv_in_gcj02_is_converted(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from embedsite import crs
+    from embedsite._layers import read_points
+
+    lon, lat = np.array([118.7800, 118.7900]), np.array([32.0400, 32.0500])  # Nanjing (Amap)
+    path = tmp_path / "amap.csv"
+    pd.DataFrame({"名称": ["甲", "乙"], "经度": lon, "纬度": lat}).to_csv(
+        path, index=False, encoding="gbk"
+    )
+    pts = read_points(path, "test", coordinate_system="gcj02")
+    wlon, wlat = crs.gcj02_to_wgs84(lon, lat)
+    np.testing.assert_allclose(pts.geometry.x, wlon, atol=1e-9)
+    np.testing.assert_allclose(pts.geometry.y, wlat, atol=1e-9)
+    assert np.abs(pts.geometry.x - lon).max() > 1e-4  # really moved (GCJ-02 offset ~500 m)
+    assert list(pts["名称"]) == ["甲", "乙"]

@@ -78,11 +78,15 @@ def demo(
     osm: Annotated[
         Path | None, typer.Option(help="An .osm/.osm.pbf file instead of the shipped sample.")
     ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Also write the HTML report to this file.")
+    ] = None,
 ) -> None:
     """Run the pipeline on the shipped sample (central Helsinki) and print what it found.
 
     Stages so far: the pedestrian network, the residents (demand), the existing facilities
-    (supply), all snapped to the network, and who can walk to each type (coverage).
+    (supply), all snapped to the network, who can walk to each type (coverage) and the
+    scores of a 500 m hexagon grid; ``--report`` writes the HTML report.
     """
     import embedsite.demand as ed
     import embedsite.facilities as ef
@@ -119,6 +123,15 @@ def demo(
                 }
             )
         )
+        from embedsite import scoring
+
+        table = scoring.score(None, cov)
+        _show_scores(table)
+        if report_path is not None:
+            from embedsite.report import write_report
+
+            write_report(report_path, cov, scores=table)
+            typer.echo(f"wrote {report_path}")
         typer.echo("\nData © OpenStreetMap contributors, ODbL.")
 
     _run(body)
@@ -190,6 +203,227 @@ def standards(
             typer.echo(f"wrote {out}")
 
     _run(body)
+
+
+# --------------------------------------------------------------------------- stage 3-5
+_OSM_ARG = typer.Argument(help="OpenStreetMap file (.osm, .osm.bz2, .osm.pbf) of the study area.")
+_FAC_HELP = (
+    "The city's own facility list instead of OpenStreetMap's: GeoPackage, GeoParquet, "
+    "GeoJSON, Shapefile (UTF-8 or GBK) or CSV with lon/lat columns."
+)
+OsmArg = Annotated[Path, _OSM_ARG]
+FacOpt = Annotated[Path | None, typer.Option("--facilities", help=_FAC_HELP)]
+TypeColOpt = Annotated[
+    str, typer.Option(help="Column of --facilities/--plan with the facility type (key or 中文名).")
+]
+SystemOpt = Annotated[
+    str,
+    typer.Option(
+        "--coordinate-system",
+        help="Coordinates of CSV/lon-lat inputs: wgs84 (GPS, OSM), gcj02 (Amap, Tencent) or "
+        "bd09 (Baidu).",
+    ),
+]
+TypesOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Facility types to analyse, comma-separated (default: all), e.g. 托育,幼儿园."
+    ),
+]
+CityOpt = Annotated[Path | None, typer.Option("--standards", help="A city's standards TOML file.")]
+HoodsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--neighbourhoods",
+        help="社区/街道 polygons to score (any vector format above); default: a hexagon grid.",
+    ),
+]
+NameOpt = Annotated[str | None, typer.Option(help="Column with the neighbourhood names.")]
+HexOpt = Annotated[float, typer.Option(help="Hexagon side in metres for the default grid.")]
+PlanOpt = Annotated[
+    Path | None,
+    typer.Option(help="New sites to score after (facility type column, points or lon/lat CSV)."),
+]
+TargetOpt = Annotated[
+    float, typer.Option(help="Share within the walk radius a type needs to pass (0-1).")
+]
+
+
+def _system(value: str) -> Any:
+    if value not in ("wgs84", "gcj02", "bd09"):
+        _fail(f"--coordinate-system must be wgs84, gcj02 or bd09, not {value!r}")
+    return value
+
+
+def _study(
+    osm: Path,
+    facilities: Path | None,
+    type_column: str,
+    system: str,
+    types: str | None,
+    city: Path | None,
+) -> Any:
+    """Network, residents and facilities of an OSM file (or the user's list) -> coverage."""
+    import embedsite.demand as ed
+    import embedsite.facilities as ef
+    import embedsite.network as en
+    import embedsite.standards as es
+    from embedsite import coverage
+    from embedsite._layers import read_points
+
+    rules = es.load(city) if city is not None else es.Standards.default()
+    net = en.from_osm_file(osm)
+    homes = ed.from_osm_file(osm, net, on_far="drop")
+    if facilities is not None:
+        table = read_points(facilities, "--facilities", coordinate_system=_system(system))
+        supply = ef.from_table(table, net, type_column=type_column, standards=rules,
+                               source=f"table:{facilities.name}", on_far="drop")  # fmt: skip
+    else:
+        supply = ef.from_osm_file(osm, net, standards=rules)
+    keys = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    return coverage.compute(net, homes, supply, rules, types=keys)
+
+
+def _plan(path: Path | None, type_column: str, system: str) -> Any:
+    if path is None:
+        return None
+    from embedsite._layers import read_points
+    from embedsite.errors import MissingColumnError
+
+    plan = read_points(path, "--plan", coordinate_system=_system(system))
+    if type_column not in plan.columns:
+        raise MissingColumnError(
+            f"--plan: {path.name!r} has no column {type_column!r} with the facility types; "
+            f"its columns: {list(plan.columns)}; name it with --type-column"
+        )
+    return plan.rename(columns={type_column: "facility_type"})
+
+
+def _scores(cov: Any, hoods: Path | None, name_column: str | None, hex_size: float,
+            plan: Any, target: float) -> Any:  # fmt: skip
+    from embedsite import scoring
+    from embedsite._layers import read_points
+
+    polys = read_points(hoods, "--neighbourhoods") if hoods is not None else None
+    return scoring.score(polys, cov, plan=plan, name_column=name_column,
+                         coverage_target=target, hex_size_m=hex_size)  # fmt: skip
+
+
+def _show_scores(table: Any, rows: int = 10) -> None:
+    cols = [c for c in ("population", "score", "score_after", "passes",
+                        "area_norm.m2_per_100_households") if c in table.columns]  # fmt: skip
+    typer.echo(f"\n== Scores 评分 (worst {min(rows, len(table))} of {len(table)}) ==")
+    typer.echo(table[cols].head(rows).to_string(float_format=lambda v: f"{v:,.1f}"))
+
+
+@app.command("coverage")
+def coverage_cmd(
+    osm: OsmArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the table per type (.csv).")
+    ] = None,
+    gaps: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write every resident point with its walk distance and covered flag "
+            "per type (.gpkg, .parquet, .geojson or .csv)."
+        ),
+    ] = None,
+    facilities: FacOpt = None,
+    type_column: TypeColOpt = "facility_type",
+    coordinate_system: SystemOpt = "wgs84",
+    types: TypesOpt = None,
+    city: CityOpt = None,
+) -> None:
+    """Who can walk to what: residents of the served age group within each type's radius."""
+    from embedsite._layers import write_table
+
+    def body() -> None:
+        cov = _study(osm, facilities, type_column, coordinate_system, types, city)
+        table = cov.by_type
+        cols = ["name_zh", "radius_m", "facilities", "served", "share_covered", "p90_walk_m"]
+        typer.echo(table[cols].to_string(float_format=lambda v: f"{v:,.3f}"))
+        if out is not None:
+            write_table(table, out)
+            typer.echo(f"wrote {out}")
+        if gaps is not None:
+            pts = cov.demand.points[["population", "households", "geometry"]]
+            cols_d = cov.distance.add_suffix(".walk_m")
+            cols_c = cov.covered.add_suffix(".covered")
+            write_table(pts.join(cols_d).join(cols_c), gaps)
+            typer.echo(f"wrote {gaps}")
+
+    _run(body)
+
+
+@app.command()
+def score(
+    osm: OsmArg,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the scores (.gpkg, .parquet, .geojson, .csv)."),
+    ] = None,
+    neighbourhoods: HoodsOpt = None,
+    name_column: NameOpt = None,
+    hex_size: HexOpt = 500.0,
+    plan: PlanOpt = None,
+    facilities: FacOpt = None,
+    type_column: TypeColOpt = "facility_type",
+    coordinate_system: SystemOpt = "wgs84",
+    types: TypesOpt = None,
+    city: CityOpt = None,
+    coverage_target: TargetOpt = 1.0,
+) -> None:
+    """Score every neighbourhood (0-100) against the norms, worst first; before/after a plan."""
+    from embedsite._layers import write_table
+
+    def body() -> None:
+        cov = _study(osm, facilities, type_column, coordinate_system, types, city)
+        sites = _plan(plan, type_column, coordinate_system)
+        table = _scores(cov, neighbourhoods, name_column, hex_size, sites, coverage_target)
+        _show_scores(table)
+        if out is not None:
+            write_table(table, out)
+            typer.echo(f"wrote {out}")
+
+    _run(body)
+
+
+@app.command()
+def report(
+    osm: OsmArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML report to write.")],
+    interactive: Annotated[
+        Path | None,
+        typer.Option("--map", help="Also write the interactive (folium) map to this .html."),
+    ] = None,
+    neighbourhoods: HoodsOpt = None,
+    name_column: NameOpt = None,
+    hex_size: HexOpt = 500.0,
+    plan: PlanOpt = None,
+    facilities: FacOpt = None,
+    type_column: TypeColOpt = "facility_type",
+    coordinate_system: SystemOpt = "wgs84",
+    types: TypesOpt = None,
+    city: CityOpt = None,
+    coverage_target: TargetOpt = 1.0,
+) -> None:
+    """Write a self-contained HTML report: inputs, standards, coverage, scores, maps, plan."""
+
+    def body() -> None:
+        from embedsite.report import write_report
+
+        cov = _study(osm, facilities, type_column, coordinate_system, types, city)
+        sites = _plan(plan, type_column, coordinate_system)
+        table = _scores(cov, neighbourhoods, name_column, hex_size, sites, coverage_target)
+        _show_scores(table, rows=5)
+        write_report(out, cov, scores=table, plan=sites, folium_path=interactive)
+        typer.echo(f"wrote {out}")
+
+    try:
+        _run(body)
+    except ImportError as exc:
+        _fail(f"{exc}")
 
 
 def main() -> None:

@@ -293,8 +293,11 @@ def test_smallest_container_and_implied_land_use(helsinki_net):
     assert (
         got.loc["osm:way/4", "land_use_from"] == "implied by building=retail|supermarket|shop|mall"
     )
-    only = ec.from_osm_features(feats, helsinki_net, land_use_filter=["transport"]).points
-    assert list(only.index) == ["osm:way/3", "osm:way/5"]
+    only = ec.from_osm_features(feats, helsinki_net, land_use_filter=["transport"])
+    assert list(only.points.index) == ["osm:way/3", "osm:way/5"]
+    assert only.rejected.loc["osm:way/4", "reason"].startswith(
+        "land use commercial (商业服务业用地) not allowed by land_use_filter [implied by"
+    )
 
 
 def test_floor_area_arithmetic(helsinki_net):
@@ -606,3 +609,13 @@ def test_combine(helsinki, helsinki_net, nanjing_net):
                                            floor_area_column="面积"))  # fmt: skip
     with pytest.raises(InputError):
         ec.combine()
+
+
+@pytest.mark.parametrize("many", [0, 10**9])
+def test_corners_same_by_either_subtraction(nanjing_corners, nanjing_net, monkeypatch, many):
+    """Dissolving every block's obstacles first, or none, gives the same corners."""
+    corners, buildings = nanjing_corners
+    monkeypatch.setattr(ec._corners, "_MANY", many)
+    again = ec.leftover_corners(nanjing_net, buildings)
+    assert again.points.index.equals(corners.points.index)
+    np.testing.assert_allclose(again.sites.area, corners.sites.area, rtol=1e-9)

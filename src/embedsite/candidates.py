@@ -63,6 +63,7 @@ import shapely
 
 from embedsite import _corners
 from embedsite._candidate_rules import (
+    GUIDE_ALLOWED,
     KINDS,
     LAND_USE_CLASSES,
     LandUseClass,
@@ -370,8 +371,8 @@ def _finish(
     bad = lu.notna() & ~lu.isin(list(keep_classes))
     if bad.any():
         zh = lu[bad].map({k: c.name_zh for k, c in LAND_USE_CLASSES.items()})
-        reason[bad] = ("land use " + lu[bad].astype(str) + " (" + zh + ") not allowed"
-                       + np.where(keep_classes == frozenset(), "", " by the 2024 guide")
+        by = " by the 2024 guide" if keep_classes == GUIDE_ALLOWED else " by land_use_filter"
+        reason[bad] = ("land use " + lu[bad].astype(str) + " (" + zh + ") not allowed" + by
                        + " [" + cands.loc[bad, "land_use_from"].astype(str) + "]")  # fmt: skip
     floor = cands["floor_area_m2"]
     small = (reason == "") & (floor < min_floor_area_m2)

@@ -354,6 +354,9 @@ def test_kinds_filter(helsinki, helsinki_net):
     assert parking.points.equals(helsinki.points[helsinki.points["kind"] == "parking"])
     with pytest.raises(InputError, match="leftover_corner"):
         ec.from_osm_file(SAMPLE, helsinki_net, kinds=["leftover_corner"])
+    none = ec.from_osm_file(SAMPLE, helsinki_net, kinds=["brownfield"])  # none in the sample
+    assert len(none) == 0 and list(none.points.columns) == [*ec.POINT_COLUMNS, "geometry"]
+    assert none.summary()["count"].sum() == 0 and len(none.allows("托育")) == 0
 
 
 def test_summary_and_allows(helsinki):

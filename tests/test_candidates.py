@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import embedsite.candidates as ec
 import embedsite.network as en
@@ -293,8 +295,11 @@ def test_smallest_container_and_implied_land_use(helsinki_net):
     assert (
         got.loc["osm:way/4", "land_use_from"] == "implied by building=retail|supermarket|shop|mall"
     )
-    only = ec.from_osm_features(feats, helsinki_net, land_use_filter=["transport"]).points
-    assert list(only.index) == ["osm:way/3", "osm:way/5"]
+    only = ec.from_osm_features(feats, helsinki_net, land_use_filter=["transport"])
+    assert list(only.points.index) == ["osm:way/3", "osm:way/5"]
+    assert only.rejected.loc["osm:way/4", "reason"].startswith(
+        "land use commercial (商业服务业用地) not allowed by land_use_filter [implied by"
+    )
 
 
 def test_floor_area_arithmetic(helsinki_net):
@@ -349,6 +354,9 @@ def test_kinds_filter(helsinki, helsinki_net):
     assert parking.points.equals(helsinki.points[helsinki.points["kind"] == "parking"])
     with pytest.raises(InputError, match="leftover_corner"):
         ec.from_osm_file(SAMPLE, helsinki_net, kinds=["leftover_corner"])
+    none = ec.from_osm_file(SAMPLE, helsinki_net, kinds=["brownfield"])  # none in the sample
+    assert len(none) == 0 and list(none.points.columns) == [*ec.POINT_COLUMNS, "geometry"]
+    assert none.summary()["count"].sum() == 0 and len(none.allows("托育")) == 0
 
 
 def test_summary_and_allows(helsinki):
@@ -606,3 +614,47 @@ def test_combine(helsinki, helsinki_net, nanjing_net):
                                            floor_area_column="面积"))  # fmt: skip
     with pytest.raises(InputError):
         ec.combine()
+
+
+@pytest.mark.parametrize("many", [0, 10**9])
+def test_corners_same_by_either_subtraction(nanjing_corners, nanjing_net, monkeypatch, many):
+    """Dissolving every block's obstacles first, or none, gives the same corners."""
+    corners, buildings = nanjing_corners
+    monkeypatch.setattr(ec._corners, "_MANY", many)
+    again = ec.leftover_corners(nanjing_net, buildings)
+    assert again.points.index.equals(corners.points.index)
+    np.testing.assert_allclose(again.sites.area, corners.sites.area, rtol=1e-9)
+
+
+_GRID: list[en.PedestrianNetwork] = []
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 90), st.floats(0, 90), st.floats(2, 60), st.floats(2, 60)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_corners_are_the_free_land_property(boxes):
+    """With no size limits, the corners tile exactly the blocks' free land: inner squares
+    (the streets' 5 m half width removed) minus the union of the buildings."""
+    if not _GRID:
+        _GRID.append(_grid_network())
+    net = _GRID[0]
+    x0, y0 = 500_000.0, 3_500_000.0
+    geoms = [shapely.box(x0 + x, y0 + y, x0 + x + w, y0 + y + h) for x, y, w, h in boxes]
+    buildings = gpd.GeoDataFrame(geometry=geoms, crs=net.crs)
+    c = ec.leftover_corners(net, buildings, road_half_width_m=5.0, min_area_m2=0,
+                            max_area_m2=1e9, min_width_m=0, require_buildings=False)  # fmt: skip
+    inner = shapely.union(
+        shapely.box(x0 + 5, y0 + 5, x0 + 95, y0 + 95),
+        shapely.box(x0 + 105, y0 + 5, x0 + 195, y0 + 95),
+    )
+    free = inner.difference(shapely.union_all(geoms))
+    got = c.sites.to_numpy()
+    assert shapely.area(got).sum() == pytest.approx(free.area, abs=1e-3)
+    assert shapely.union_all(got).symmetric_difference(free).area < 1e-3
+    overlap = shapely.area(shapely.intersection(got[:, None], np.asarray(geoms)[None, :]))
+    assert overlap.max(initial=0) < 1e-6

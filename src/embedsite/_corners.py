@@ -4,11 +4,11 @@ Blocks are the faces of the noded street lines (``shapely.polygonize``). Obstacl
 road space (every edge buffered by its half width), the building footprints (holes filled:
 a courtyard is reached through its building) and any excluded areas. One STRtree query pairs
 blocks with the obstacles that touch them; the obstacles of each block are gathered into one
-dissolved by a pairwise union tree run on all blocks at once (round r unions neighbours of every
-block in one array call: log2(k) rounds for a block of k obstacles), then subtracted in one
-array call. The Python loop runs over rounds (about ten), never over blocks. Measured on
-Andorra: 2.4x faster than subtracting the obstacles one rank at a time (each difference then
-works on an ever more complex block), and it needs no zero buffer of invalid multipolygons.
+subtracted rank by rank (step k removes the k-th obstacle of every block in one array call)
+or, for blocks with many obstacles, first dissolved by a pairwise union tree run on all those
+blocks at once (log2(k) rounds for k obstacles) and subtracted once. The Python loops run over
+ranks and rounds (at most a few dozen), never over blocks; no zero buffer of invalid
+multipolygons is needed.
 
 Examples
 --------
@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -107,6 +108,38 @@ def _union_by_group(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+#: Blocks with more obstacles than this are dissolved first (see :func:`_subtract`).
+_MANY = 32
+
+
+def _subtract(
+    blocks: np.ndarray, obstacles: np.ndarray, b_idx: np.ndarray, o_idx: np.ndarray
+) -> np.ndarray:
+    """Each block minus its obstacles (pairs sorted by block), in array calls.
+
+    Blocks with few obstacles lose them one rank at a time (step k subtracts the k-th
+    obstacle of every such block at once); blocks with more than ``_MANY`` are dissolved
+    first by :func:`_union_by_group`, then subtracted once: subtracting one by one makes each
+    difference work on an ever more complex block. Measured (same pieces to 1e-7 m²):
+    Chengdu 3.1 s against 3.6 s one by one and 5.4 s all dissolved; Andorra 13 s against
+    42 s and 14 s.
+    """
+    free = blocks.copy()
+    count = np.bincount(b_idx, minlength=len(blocks))
+    many = count[b_idx] > _MANY
+    dissolved = _union_by_group(obstacles[o_idx[many]], b_idx[many], len(blocks))
+    has = ~pd.isna(dissolved)
+    free[has] = shapely.difference(blocks[has], dissolved[has])
+    few_b, few_o = b_idx[~many], o_idx[~many]
+    rank = np.arange(len(few_b)) - np.searchsorted(few_b, few_b)
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(rank.max() + 2 if len(rank) else 1))
+    for lo, hi in itertools.pairwise(bounds):  # over ranks (at most _MANY), not blocks
+        sel = by_rank[lo:hi]
+        free[few_b[sel]] = shapely.difference(free[few_b[sel]], obstacles[few_o[sel]])
+    return free
+
+
 def pieces(
     lines: np.ndarray,
     half: np.ndarray,
@@ -128,14 +161,15 @@ def pieces(
     b_idx, o_idx = shapely.STRtree(obstacles).query(blocks, predicate="intersects")
     order = np.argsort(b_idx, kind="stable")
     b_idx, o_idx = b_idx[order], o_idx[order]
-    dissolved = _union_by_group(obstacles[o_idx], b_idx, len(blocks))
-    has = ~pd.isna(dissolved)
-    free = blocks.copy()
-    free[has] = shapely.difference(blocks[has], dissolved[has])
+    free = _subtract(blocks, obstacles, b_idx, o_idx)
     parts, block = shapely.get_parts(free, return_index=True)
     poly = shapely.get_type_id(parts) == 3
     parts, block = parts[poly], block[poly]
     area = shapely.area(parts)
+    # a stable order (the labels follow it): by block, then largest first, then west to east
+    west = np.round(shapely.bounds(parts)[:, 0], 3)
+    order = np.lexsort((west, -np.round(area, 3), block))
+    parts, block, area = parts[order], block[order], area[order]
     with_building = np.zeros(len(blocks), dtype=bool)
     with_building[np.unique(b_idx[(o_idx >= n_roads) & (o_idx < n_roads + len(built))])] = True
     reason = np.full(len(parts), "", dtype=object)

@@ -54,14 +54,15 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from embedsite import _candidate_build as _b
 from embedsite import _corners
+from embedsite._candidate_build import POINT_COLUMNS, OnFar
 from embedsite._candidate_rules import (
     KINDS,
     LAND_USE_CLASSES,
@@ -75,7 +76,6 @@ from embedsite._candidate_rules import (
     tag_columns,
 )
 from embedsite._corners import HALF_WIDTH_M
-from embedsite._demand_build import parse_levels
 from embedsite._facilityrules import _inside_same_type, _text
 from embedsite._facilitytables import _find, _in_network_crs, _read_table, _table_points
 from embedsite._osmfeatures import read_features
@@ -103,17 +103,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OnFar = Literal["raise", "drop"]
 LandUseFilter = bool | Collection[str]
-SNAP_COLUMNS = ("edge", "u", "v", "position_m", "to_u_m", "to_v_m", "access_m")
-#: Columns of :attr:`Candidates.points` (besides ``geometry``).
-POINT_COLUMNS = ("kind", "name", "source", "osm_id", "matched_by", "match_rule",
-                 "floor_area_m2", "floor_area_estimated", "floor_area_from", "footprint_m2",
-                 "land_area_m2", "cost", "allowed_types", "land_use", "land_use_from",
-                 *SNAP_COLUMNS)  # fmt: skip
 _MAYBE_NONE = ("name", "osm_id", "land_use", "land_use_from")
-_REJECTED_COLUMNS = ("name", "kind", "reason", "detail", "source")
-_OSM_KINDS = tuple(k for k in KINDS if k not in ("leftover_corner", "user"))
 _EXTRA_TAGS = ("name", "name:zh", "building:levels")
 SITE_COVERAGE = 0.4  # leftover corners: footprint share of a new single-storey building
 
@@ -323,32 +314,6 @@ class Candidates:
 
 
 # --------------------------------------------------------------------------- assembly
-def _check_options(min_floor_area_m2: float, max_distance_m: float, on_far: str) -> None:
-    if on_far not in ("raise", "drop"):
-        raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
-    if not np.isfinite(max_distance_m) or max_distance_m <= 0:
-        raise InputError(
-            f"max_distance_m must be a positive number of metres, not {max_distance_m}"
-        )
-    if not np.isfinite(min_floor_area_m2) or min_floor_area_m2 < 0:
-        raise InputError(f"min_floor_area_m2 must be >= 0 m², not {min_floor_area_m2}")
-
-
-def _rejected_frame(
-    labels: np.ndarray, names: np.ndarray, kinds: np.ndarray, reasons: np.ndarray,
-    details: np.ndarray, points: np.ndarray, source: str, crs: object,
-) -> gpd.GeoDataFrame:  # fmt: skip
-    return gpd.GeoDataFrame(
-        {"name": names, "kind": kinds, "reason": reasons, "detail": details, "source": source},
-        geometry=points, index=pd.Index(labels, name="feature", dtype=object), crs=crs,
-    )  # fmt: skip
-
-
-def _empty_rejected(crs: object) -> gpd.GeoDataFrame:
-    e = np.array([], dtype=object)
-    return _rejected_frame(e, e, e, e, e, e, "", crs)
-
-
 def _finish(
     cands: gpd.GeoDataFrame,
     sites: np.ndarray,
@@ -356,56 +321,19 @@ def _finish(
     network: PedestrianNetwork,
     standards: Standards,
     *,
+    source: str,
+    n_read: int,
     keep_classes: frozenset[str],
     min_floor_area_m2: float,
     max_distance_m: float,
     on_far: OnFar,
-    source: str,
-    n_read: int,
 ) -> Candidates:
-    """Candidates (network CRS, index labels, all columns but snap) -> land-use filter,
-    minimum floor area, snap, result. Each feature left out gets its first reason."""
-    reason = pd.Series("", index=cands.index, dtype=object)
-    lu = cands["land_use"]
-    bad = lu.notna() & ~lu.isin(list(keep_classes))
-    if bad.any():
-        zh = lu[bad].map({k: c.name_zh for k, c in LAND_USE_CLASSES.items()})
-        reason[bad] = ("land use " + lu[bad].astype(str) + " (" + zh + ") not allowed"
-                       + np.where(keep_classes == frozenset(), "", " by the 2024 guide")
-                       + " [" + cands.loc[bad, "land_use_from"].astype(str) + "]")  # fmt: skip
-    floor = cands["floor_area_m2"]
-    small = (reason == "") & (floor < min_floor_area_m2)
-    est = np.where(cands["floor_area_estimated"], " (estimated)", "")
-    below = f" below the minimum {min_floor_area_m2:g} m²"
-    reason[small] = ("floor area " + floor[small].round().astype(int).astype(str) + " m²"
-                     + est[small.to_numpy()] + below)  # fmt: skip
-    ok = (reason == "").to_numpy().copy()
-    if ok.any():
-        snapped = network.snap(cands.geometry[ok], max_distance=max_distance_m, on_far=on_far)
-    else:
-        snapped = gpd.GeoDataFrame(columns=list(SNAP_COLUMNS), geometry=[], crs=network.crs)
-    far = ok & ~cands.index.isin(snapped.index)
-    reason[far] = f"farther than {max_distance_m:g} m from every street"
-    ok &= ~far
-    out = cands[ok].copy()
-    snap = snapped.loc[out.index]
-    for c in SNAP_COLUMNS:
-        out[c] = snap[c].to_numpy()
-    out = out[[*POINT_COLUMNS, "geometry"]]
-    out.index.name = "candidate"
-    drop = ~ok
-    pts = cands.geometry.to_numpy()
-    rejected.append(
-        _rejected_frame(
-            cands.index.to_numpy(dtype=object)[drop], cands["name"].to_numpy()[drop],
-            cands["kind"].to_numpy()[drop], reason.to_numpy()[drop],
-            cands["_detail"].to_numpy()[drop], pts[drop], source, network.crs,
-        )
+    points, site_geoms, rej = _b.finish(
+        cands, sites, rejected, network, keep_classes=keep_classes,
+        min_floor_area_m2=min_floor_area_m2, max_distance_m=max_distance_m, on_far=on_far,
+        source=source,
     )  # fmt: skip
-    rej = pd.concat([_empty_rejected(network.crs), *[r for r in rejected if len(r)]])
-    rej = gpd.GeoDataFrame(rej, geometry="geometry", crs=network.crs)
-    site_geoms = gpd.GeoSeries(sites[ok], index=out.index, crs=network.crs)
-    return _result(out, site_geoms, rej, standards, source=source, n_read=n_read)
+    return _result(points, site_geoms, rej, standards, source=source, n_read=n_read)
 
 
 def _result(
@@ -563,9 +491,9 @@ def from_osm_features(
     >>> c.points[["kind", "floor_area_estimated", "land_use"]].values.tolist()
     [['warehouse', True, 'logistics_1'], ['retail_building', False, 'commercial']]
     """
-    _check_options(min_floor_area_m2, max_distance_m, on_far)
+    _b.check_options(min_floor_area_m2, max_distance_m, on_far)
     keep_classes = allowed_classes(land_use_filter)
-    wanted = _check_kinds(kinds)
+    wanted = _b.check_kinds(kinds)
     if not isinstance(features, gpd.GeoDataFrame):
         raise InputError(f"features must be a GeoDataFrame, not {type(features).__name__}")
     std = standards or Standards.default()
@@ -594,19 +522,16 @@ def from_osm_features(
     frame = pd.DataFrame(features.drop(columns=features.geometry.name))
     names = _text(frame, "name").replace("", None).to_numpy(dtype=object)
     rule, conds = first_match(krules, frame)
-    kind = np.where(rule >= 0, krules["kind"].to_numpy(dtype=object)[np.maximum(rule, 0)], None)
+    kinds_of = krules["kind"].to_numpy(dtype=object)
+    kind = kinds_of[np.maximum(rule, 0)]
+    kind[rule < 0] = None
     pts = shapely.point_on_surface(geoms)
-    shown = [c for c in used if c in frame]
-    detail = pd.Series("", index=frame.index, dtype=object)
-    for key in shown:  # one vectorised pass per tag key
-        value = _text(frame, key)
-        detail = detail + np.where(value != "", key + "=" + value + "; ", "")
-    detail_arr = detail.str.rstrip("; ").to_numpy(dtype=object)
+    detail_arr = _b.tag_detail(frame, used)
     rejected: list[gpd.GeoDataFrame] = []
     excluded = np.flatnonzero(kind == "")
     notes = krules["note"].to_numpy(dtype=object)
     cond_arr = np.asarray(conds, dtype=object)
-    rejected.append(_rejected_frame(
+    rejected.append(_b.rejected_frame(
         labels[excluded], names[excluded], np.full(len(excluded), None),
         notes[rule[excluded]], detail_arr[excluded],
         pts[excluded], source, network.crs))  # fmt: skip
@@ -617,42 +542,21 @@ def from_osm_features(
         cands_lab = pd.DataFrame({"label": labels, "name": named})
         _, why = _inside_same_type(chosen, geoms, pts, cands_lab)
         dup = why["pos"].to_numpy(dtype=int)
-        rejected.append(_rejected_frame(
+        rejected.append(_b.rejected_frame(
             labels[dup], names[dup], kind[dup], why["reason"].to_numpy(dtype=object),
             detail_arr[dup], pts[dup], source, network.crs))  # fmt: skip
         pos = np.setdiff1d(pos, dup)
-    land_use, land_from = _osm_land_use(pos, rule, krules, lrules, frame, geoms, pts, labels,
+    land_use, land_from = _b.osm_land_use(pos, rule, krules, lrules, frame, geoms, pts, labels,
                                         conds)  # fmt: skip
     r = rule[pos]
-    area = shapely.area(geoms[pos])
-    cov = krules["coverage"].to_numpy(dtype=float)[r]
-    default = krules["default_levels"].to_numpy(dtype=float)[r]
-    point_area = krules["point_floor_area_m2"].to_numpy(dtype=float)[r]
-    if "building:levels" in frame:
-        given = parse_levels(frame["building:levels"].iloc[pos])
-    else:
-        given = np.full(len(pos), np.nan)
-    is_area, building = area > 0, cov >= 1
-    use_given = is_area & building & ~np.isnan(given)
-    levels = np.where(use_given, given, default)
-    floor = np.where(is_area, area * cov * levels, point_area)
-    kinds_pos = kind[pos].astype(str)
-    lv = pd.Series(levels).map("{:g}".format).to_numpy(dtype=object)
-    how = np.select(
-        [~is_area, use_given, building],
-        ["node: " + pd.Series(point_area).map("{:g}".format).to_numpy(dtype=object)
-         + " m² assumed for a " + kinds_pos,
-         "footprint x " + lv + " levels (building:levels)",
-         "footprint x " + lv + " levels (default for a " + kinds_pos + ")"],
-        "land x " + pd.Series(cov).map("{:g}".format).to_numpy(dtype=object) + " coverage x "
-        + lv + " storey (a new building, assumed)",
-    )  # fmt: skip
+    floor, use_given, how, footprint, land = _b.osm_floor_area(
+        pos, rule, krules, frame, geoms, kind
+    )
     cands = gpd.GeoDataFrame(
         {"kind": kind[pos], "name": names[pos], "source": source, "osm_id": osm_ids[pos],
          "matched_by": "tag", "match_rule": cond_arr[r], "floor_area_m2": floor,
          "floor_area_estimated": ~use_given, "floor_area_from": how,
-         "footprint_m2": np.where(is_area & building, area, np.nan),
-         "land_area_m2": np.where(is_area & ~building, area, np.nan), "cost": np.nan,
+         "footprint_m2": footprint, "land_area_m2": land, "cost": np.nan,
          "allowed_types": krules["allowed_types"].to_numpy(dtype=object)[r],
          "land_use": land_use, "land_use_from": land_from, "_detail": detail_arr[pos]},
         geometry=pts[pos], index=pd.Index(labels[pos], dtype=object), crs=network.crs,
@@ -660,44 +564,6 @@ def from_osm_features(
     return _finish(cands, geoms[pos], rejected, network, std, keep_classes=keep_classes,
                    min_floor_area_m2=min_floor_area_m2, max_distance_m=max_distance_m,
                    on_far=on_far, source=source, n_read=len(features))  # fmt: skip
-
-
-def _check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
-    if kinds is None:
-        return _OSM_KINDS
-    given = [kinds] if isinstance(kinds, str) else list(kinds)
-    bad = [k for k in given if k not in _OSM_KINDS]
-    if bad or not given:
-        raise InputError(f"kinds must name OSM kinds among {list(_OSM_KINDS)}; got {given}")
-    return tuple(given)
-
-
-def _osm_land_use(
-    pos: np.ndarray, rule: np.ndarray, krules: pd.DataFrame, lrules: pd.DataFrame,
-    frame: pd.DataFrame, geoms: np.ndarray, pts: np.ndarray, labels: np.ndarray,
-    conds: list[str],
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Class of the smallest classified landuse polygon containing each site, else implied."""
-    land_use = np.full(len(pos), None, dtype=object)
-    land_from = np.full(len(pos), None, dtype=object)
-    implied = krules["land_use"].to_numpy(dtype=object)[rule[pos]]
-    has = implied != ""
-    land_use[has] = implied[has]
-    land_from[has] = "implied by " + np.asarray(conds, dtype=object)[rule[pos][has]]
-    lrule, lconds = first_match(lrules, frame)
-    area = shapely.area(geoms)
-    lpos = np.flatnonzero((lrule >= 0) & (area > 0))
-    if len(lpos) and len(pos):
-        ci, li = shapely.STRtree(geoms[lpos]).query(pts[pos], predicate="within")
-        self_hit = pos[ci] == lpos[li]
-        ci, li = ci[~self_hit], li[~self_hit]
-        order = np.lexsort((area[lpos[li]], ci))  # smallest container first
-        ci, li = ci[order], li[order]
-        first = np.unique(ci, return_index=True)[1]
-        ci, li = ci[first], lpos[li[first]]
-        land_use[ci] = lrules["land_use"].to_numpy(dtype=object)[lrule[li]]
-        land_from[ci] = np.asarray(lconds, dtype=object)[lrule[li]] + " (" + labels[li] + ")"
-    return land_use, land_from
 
 
 # --------------------------------------------------------------------------- tables
@@ -774,7 +640,7 @@ def from_table(
     >>> c.rejected.loc["b", "reason"]
     "land use industrial_2 (二类工业用地) not allowed by the 2024 guide [column '用地']"
     """
-    _check_options(min_floor_area_m2, max_distance_m, on_far)
+    _b.check_options(min_floor_area_m2, max_distance_m, on_far)
     keep_classes = allowed_classes(land_use_filter)
     std = standards or Standards.default()
     df = _read_table(table, "table")
@@ -792,7 +658,7 @@ def from_table(
     area = shapely.area(geoms)
     labels = df.index.astype(str).to_numpy(dtype=object)
     if floor_area_column is not None:
-        floor = _numbers(df, floor_area_column, labels, positive=True)
+        floor = _b.numbers(df, floor_area_column, labels, positive=True)
         estimated = np.zeros(len(df), dtype=bool)
         how = np.full(len(df), f"column {floor_area_column!r}", dtype=object)
     elif (area > 0).all():
@@ -803,7 +669,7 @@ def from_table(
             "candidate sites need a usable floor area: name it with floor_area_column= "
             f"(available columns: {list(df.columns)}); only polygon rows can do without"
         )
-    cost = (_numbers(df, cost_column, labels, positive=False) if cost_column
+    cost = (_b.numbers(df, cost_column, labels, positive=False) if cost_column
             else np.full(len(df), np.nan))  # fmt: skip
     allowed = (joined_types(df[allowed_types_column], std, allowed_types_column)
                if allowed_types_column else np.full(len(df), "", dtype=object))  # fmt: skip
@@ -830,32 +696,10 @@ def from_table(
                    on_far=on_far, source=source, n_read=len(df))  # fmt: skip
 
 
-def _numbers(df: pd.DataFrame, column: str, labels: np.ndarray, *, positive: bool) -> np.ndarray:
-    """A numeric column: floor areas must be > 0 everywhere; costs >= 0 or empty."""
-    raw = df[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    empty = raw.isna().to_numpy() | raw.astype(str).str.strip().eq("").to_numpy()
-    text = np.isnan(values) & ~empty
-    what = "floor area (m²)" if positive else "cost"
-    if positive:
-        bad = np.isnan(values) | ~(values > 0) | ~np.isfinite(values)
-        rule = "a positive number on every row (NaN, zero and negative are not floor areas)"
-    else:
-        bad = text | (values < 0) | np.isinf(values)
-        rule = "a number >= 0 or empty (unknown)"
-    if bad.any():
-        shown = dict(zip(labels[bad][:5], raw[bad].head(5).tolist(), strict=True))
-        raise InputError(
-            f"column {column!r} ({what}) must be {rule}; {int(bad.sum())} bad row(s), e.g. "
-            f"{shown}; fix or drop them"
-        )
-    return values
-
-
 # --------------------------------------------------------------------------- corners
 def leftover_corners(
     network: PedestrianNetwork,
-    buildings: gpd.GeoDataFrame | gpd.GeoSeries,
+    buildings: gpd.GeoDataFrame | gpd.GeoSeries | str | Path,
     *,
     min_area_m2: float = 150.0,
     max_area_m2: float = 5000.0,
@@ -885,8 +729,8 @@ def leftover_corners(
     network
         The pedestrian network: its edges bound the blocks, and the corners snap onto it.
     buildings
-        Building footprints (polygons, any CRS), e.g. ``read_features(path, ["building"],
-        nodes=False)``. Points and lines are ignored.
+        Building footprints (polygons, any CRS), or an OSM file to read them from (its
+        ``building=*`` areas). Points and lines are ignored.
     min_area_m2, max_area_m2, min_width_m
         Size limits of a corner (m², m², m). Pieces over ``max_area_m2`` are more likely
         land whose buildings are missing from the map than a corner.
@@ -918,14 +762,12 @@ def leftover_corners(
     Examples
     --------
     >>> import embedsite.network as en
-    >>> from embedsite._osmfeatures import read_features
     >>> net = en.from_osm_file("data/sample/helsinki.osm.pbf")
-    >>> b = read_features("data/sample/helsinki.osm.pbf", ["building"], nodes=False)
-    >>> corners = leftover_corners(net, b)
+    >>> corners = leftover_corners(net, "data/sample/helsinki.osm.pbf")
     >>> bool(corners.sites.area.ge(150).all()) and corners.kinds == ("leftover_corner",)
     True
     """
-    _check_options(min_floor_area_m2, max_distance_m, on_far)
+    _b.check_options(min_floor_area_m2, max_distance_m, on_far)
     for name, value in (("min_area_m2", min_area_m2), ("max_area_m2", max_area_m2),
                         ("min_width_m", min_width_m)):  # fmt: skip
         if not np.isfinite(value) or value < 0:
@@ -935,8 +777,10 @@ def leftover_corners(
     if not 0 < coverage <= 1:
         raise InputError(f"coverage is a share of the land in (0, 1], not {coverage}")
     std = standards or Standards.default()
-    b = _layer(buildings, network, "buildings")
-    ex = _layer(exclude, network, "exclude") if exclude is not None else np.array([], object)
+    if isinstance(buildings, str | Path):
+        buildings = read_features(buildings, ["building"], nodes=False)
+    b = _b.layer(buildings, network, "buildings")
+    ex = _b.layer(exclude, network, "exclude") if exclude is not None else np.array([], object)
     edges = network.edges
     half = _corners.half_widths(edges, road_half_width_m)
     got = _corners.pieces(
@@ -948,7 +792,7 @@ def leftover_corners(
     pts = shapely.point_on_surface(got.geometry)
     keep = got.reason == ""
     out = ~keep & (area >= 1.0)
-    rejected = [_rejected_frame(
+    rejected = [_b.rejected_frame(
         labels[out], np.full(out.sum(), None), np.full(out.sum(), "leftover_corner"),
         got.reason[out], "block " + pd.Series(got.block[out], dtype=str).to_numpy(object),
         pts[out], "leftover_corner", network.crs)]  # fmt: skip
@@ -968,17 +812,6 @@ def leftover_corners(
                    keep_classes=allowed_classes(False), min_floor_area_m2=min_floor_area_m2,
                    max_distance_m=max_distance_m, on_far=on_far, source="leftover_corner",
                    n_read=len(got.geometry))  # fmt: skip
-
-
-def _layer(
-    layer: gpd.GeoDataFrame | gpd.GeoSeries, network: PedestrianNetwork, what: str
-) -> np.ndarray:
-    if not isinstance(layer, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise InputError(f"{what} must be a GeoDataFrame or GeoSeries, not {type(layer).__name__}")
-    check_crs(layer, name=what)
-    geoms = layer.geometry if isinstance(layer, gpd.GeoDataFrame) else layer
-    geoms = geoms[geoms.notna() & ~geoms.is_empty]
-    return geoms.to_crs(network.crs).to_numpy()
 
 
 # --------------------------------------------------------------------------- combine
@@ -1024,7 +857,7 @@ def combine(*candidates: Candidates) -> Candidates:
                 f"{list(again.index[~same][:5])}; give the tables distinct indexes (e.g. "
                 "df.index = 'mine:' + df.index.astype(str))"
             )
-    dup = _rejected_frame(
+    dup = _b.rejected_frame(
         points.index[repeated].to_numpy(dtype=object), points["name"].to_numpy()[repeated],
         points["kind"].to_numpy()[repeated],
         np.full(int(repeated.sum()), "repeats the same site of an earlier candidate set"),

@@ -127,7 +127,12 @@ class Segments:
 
     def nearest(self, xy: np.ndarray, max_distance: float) -> np.ndarray:
         """The nearest segment of each point, exactly, where it is at most ``max_distance``
-        away; -1 where every segment is farther."""
+        away; -1 where every segment is farther. Points go in chunks of 65,536, so the
+        candidate arrays (points x samples asked) stay small however many points come."""
+        if len(xy) > _CHUNK:
+            return np.concatenate(
+                [self.nearest(xy[i : i + _CHUNK], max_distance) for i in range(0, len(xy), _CHUNK)]
+            )
         n = len(xy)
         seg = np.full(n, -1, dtype=np.int64)
         dist = np.full(n, np.inf)
@@ -197,6 +202,9 @@ class Segments:
         along = self.offset[seg] + t * np.sqrt(dd)
         dist = np.hypot(*(xy - foot).T)
         return along, foot, dist
+
+
+_CHUNK = 2**16  # points per nearest-segment query
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -313,6 +313,14 @@ class PedestrianNetwork:
             ``access_m`` (straight-line distance from the point to the street) and the snapped
             point as ``geometry``.
 
+        Notes
+        -----
+        The nearest street segment is found exactly, not approximately: a k-d tree of sample
+        points along every segment gives candidates, and a bound on the sample spacing
+        proves that no nearer segment was missed (or more samples are asked for). Of two
+        segments at exactly the same distance (a point on a junction) the lower one wins. The
+        index is built on the first call and kept.
+
         Examples
         --------
         >>> import geopandas as gpd, shapely

@@ -87,3 +87,12 @@ def test_far_message_names_exact_distances(nanjing_net):
         net.snap(pts, max_distance=100.0)
     kept = net.snap(pts, max_distance=100.0, on_far="drop")
     assert list(kept.index) == ["mid"]
+
+
+def test_chunks_give_the_same_answer(nanjing_net, monkeypatch):
+    seg = _graphbuild.Segments.of(nanjing_net.edge_geometry)
+    xy = _random_xy(nanjing_net, 1_000, seed=9, grow=200.0)
+    whole = seg.nearest(xy, 300.0)
+    monkeypatch.setattr(_graphbuild, "_CHUNK", 37)  # 28 chunks, the last one short
+    np.testing.assert_array_equal(seg.nearest(xy, 300.0), whole)
+    assert (whole >= 0).any() and (whole < 0).any()

@@ -5,6 +5,10 @@ pass per type, exact from snap positions) with what a user would do instead, in 
 
 (a) networkx ``single_source_dijkstra_path_length`` with a cutoff from every facility's nearest
     node, then per resident the min over facilities from its nearest node (node to node);
+(a') the same as an analyst writes it end to end (``nx_single_analyst``): osmnx nearest nodes
+    of residents and facilities, one cutoff Dijkstra per facility, and per facility a pandas
+    ``residents["node"].map(dist)`` keeping the minimum per type; against embedsite end to
+    end from the raw points (``embedsite_e2e``: snap both, then the 10 passes);
 (b) networkx ``multi_source_dijkstra_path_length`` per type from the facilities' nearest nodes;
 (d) pandana: ``Network`` + ``precompute`` + ``set_pois`` + ``nearest_pois`` + ``get_node_ids``.
 
@@ -56,6 +60,7 @@ N_TYPES, N_FAC, N_RES = 10, 50, 100_000
 LIMIT, RADIUS = 1500.0, 500.0
 FAC_MAX_M, RES_MAX_M = 100.0, 500.0
 GROWTH = (10_000, 100_000, 1_000_000)
+PEER_GROWTH_MAX = 100_000  # (a') on grids up to this size (a 1M-node networkx graph: ~GBs)
 BLOCK = 100.0
 
 
@@ -95,6 +100,30 @@ def nx_single(G, node_ids, fac_xy, res_node) -> np.ndarray:
         best = pd.concat(parts).groupby(level=0).min()
         out[:, t] = best.reindex(node_ids).to_numpy(float, na_value=np.inf)[res_node]
     return out
+
+
+def nx_single_analyst(G, fac_xy, res_xy) -> np.ndarray:
+    """(a'): what an analyst writes, end to end: nearest nodes of residents and facilities
+    (osmnx), one cutoff Dijkstra per facility, and per facility a pandas ``map`` of the
+    residents' nodes onto its distances, keeping the minimum per type."""
+    residents = pd.DataFrame({"node": ox.distance.nearest_nodes(G, res_xy[:, 0], res_xy[:, 1])})
+    fac_node = ox.distance.nearest_nodes(G, fac_xy[:, 0], fac_xy[:, 1])
+    for t in range(N_TYPES):
+        best = pd.Series(np.inf, index=residents.index)
+        for f in fac_node[t * N_FAC : (t + 1) * N_FAC]:
+            d = nx.single_source_dijkstra_path_length(G, f, cutoff=LIMIT, weight="length")
+            best = np.minimum(best, residents["node"].map(d).fillna(np.inf))
+        residents[f"type_{t}"] = best
+    return residents.drop(columns="node").to_numpy(float)
+
+
+def embedsite_e2e(net, fac_pts, res_pts) -> np.ndarray:
+    """embedsite end to end, from the raw points: snap facilities and residents, 10 passes."""
+    fac = net.snap(fac_pts, max_distance=FAC_MAX_M)
+    res = net.snap(res_pts, max_distance=RES_MAX_M, on_far="drop")
+    csr, (u, v) = net.csr, net.edge_nodes
+    per_type = [fac.iloc[i * N_FAC : (i + 1) * N_FAC] for i in range(N_TYPES)]
+    return embedsite_run(csr, u, v, per_type, res)
 
 
 def nx_multi(G, node_ids, fac_xy, res_node) -> np.ndarray:
@@ -150,6 +179,10 @@ def bench_city(name: str, repeat: int, peer_repeat: int) -> dict[str, Any]:
     res_node = pd.Index(node_ids).get_indexer(res_node_id)
     t_a, d_a = timed(lambda: nx_single(G, node_ids, fac_xy, res_node), peer_repeat)
     t_b, d_b = timed(lambda: nx_multi(G, node_ids, fac_xy, res_node), peer_repeat)
+    t_a2, d_a2 = timed(lambda: nx_single_analyst(G, fac_xy, res_xy), peer_repeat)
+    fac_pts = gpd.GeoSeries(shapely.points(fac_xy), crs=net.crs)
+    res_pts = pts.loc[res.index].reset_index(drop=True)
+    t_e2e, _ = timed(lambda: embedsite_e2e(net, fac_pts, res_pts), repeat)
 
     nodes = net.nodes[["x", "y"]].reset_index(drop=True)
     edges = pd.DataFrame({"u": u, "v": v, "length": net.edge_lengths})
@@ -162,6 +195,7 @@ def bench_city(name: str, repeat: int, peer_repeat: int) -> dict[str, Any]:
     assert (np.isfinite(d_a) == fin).all() and a_vs_b < 1e-6, (
         "networkx (a) and (b) disagree"
     )  # same node-to-node quantity
+    assert np.array_equal(np.isfinite(d_a2), fin) and np.abs(d_a2[fin] - d_b[fin]).max() < 1e-6
     return {
         "network": name,
         "nodes": len(net.nodes),
@@ -173,6 +207,9 @@ def bench_city(name: str, repeat: int, peer_repeat: int) -> dict[str, Any]:
         "nx_multi_s (b)": t_b,
         "b/es": t_b / t_es,
         "res_nearest_node_s": t_nn,
+        "embedsite_e2e_s": t_e2e,
+        "nx_analyst_e2e_s (a')": t_a2,
+        "a'/es_e2e": t_a2 / t_e2e,
         "pandana_e2e_s (d)": t_pd,
         "d/(es+snap)": t_pd / (t_es + t_snap),
         "pandana_no_build_s": t_pd_nb,
@@ -255,12 +292,34 @@ def growth_one(n_nodes: int) -> dict[str, Any]:
     d = embedsite_run(csr, u, v, per_type, res)
     t_cov = time.perf_counter() - t0
     side = round(n_nodes**0.5)
+    peak = hwm_mb()
+    peer: dict[str, Any] = {}
+    if n_nodes <= PEER_GROWTH_MAX:  # after the memory peak: the networkx graph is big
+        G = nx.Graph(crs=net.crs)
+        nodes = net.nodes
+        G.add_nodes_from(
+            (int(i), {"x": x, "y": y})
+            for i, x, y in zip(nodes.index, nodes["x"], nodes["y"], strict=True)
+        )
+        G.add_edges_from(zip(u.tolist(), v.tolist(), [{"length": BLOCK}] * len(u),
+                             strict=True))  # fmt: skip
+        fac_xy = np.vstack([shapely.get_coordinates(s.geometry.to_numpy()) for s in per_type])
+        res_xy = shapely.get_coordinates(pts.to_numpy())
+        t0 = time.perf_counter()
+        nx_single_analyst(G, fac_xy, res_xy)
+        t_a2 = time.perf_counter() - t0
+        fac_pts = gpd.GeoSeries(shapely.points(fac_xy), crs=net.crs)
+        t0 = time.perf_counter()
+        embedsite_e2e(net, fac_pts, pts)
+        t_e2e = time.perf_counter() - t0
+        peer = {"embedsite_e2e_s": t_e2e, "nx_analyst_e2e_s (a')": t_a2,
+                "a'/es_e2e": t_a2 / t_e2e}  # fmt: skip
     return {"grid": f"{side} x {side}", "nodes": len(net.nodes), "edges": len(net.edges),
             "residents": len(res), "build_s": t_build, "snap_res_s": t_snap,
             "embedsite_10_types_s": t_cov, "per_type_s": t_cov / N_TYPES,
             "covered_500m_%": 100 * float((d <= RADIUS).mean()),
             "hwm_build_MB": mb_build, "hwm_index_MB": mb_index, "hwm_snap_MB": mb_snap,
-            "peak_MB": hwm_mb()}  # fmt: skip
+            "peak_MB": peak, **peer}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.append({"network": name, **on_node_check(row.pop("_net"), row.pop("_G"))})
         rows.append(row)
     cols = ("network", "nodes", "residents", "embedsite_s", "snap_res_s", "nx_single_s (a)",
-            "a/es", "nx_multi_s (b)", "b/es", "res_nearest_node_s", "pandana_e2e_s (d)",
+            "a/es", "nx_multi_s (b)", "b/es", "res_nearest_node_s", "embedsite_e2e_s",
+            "nx_analyst_e2e_s (a')", "a'/es_e2e", "pandana_e2e_s (d)",
             "d/(es+snap)", "pandana_no_build_s", "d_nobuild/es")  # fmt: skip
     show(f"Coverage, {N_TYPES} types x {N_FAC} facilities, seconds",
          [{k: r[k] for k in cols} for r in rows])  # fmt: skip
@@ -309,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  failed: {out.stderr.strip().splitlines()[-1:]}")
                 continue
             grow.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        keys = list(dict.fromkeys(k for r in grow for k in r))
+        grow = [{k: r.get(k, "-") for k in keys} for r in grow]  # (a') only on small grids
         show("Growth (synthetic square grids, 100 m blocks; residents = nodes)", grow)
     return 0
 

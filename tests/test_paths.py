@@ -10,7 +10,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embedsite._paths import nearest_source
+from embedsite._paths import nearest_source, source_node_distances
 from test_network import _insert_points
 
 
@@ -153,3 +153,20 @@ def test_random_graphs_match_networkx(graph_seed, limit):
     expected = np.array([ref.get(("a", t), np.inf) for t in targets.index])
     expected[expected > limit] = np.inf
     np.testing.assert_allclose(got.distance, expected, atol=1e-6)
+
+
+def test_source_node_distances_progress_bar(nanjing_net, capsys):
+    import embedsite
+
+    net = nanjing_net
+    u, v = net.edge_nodes
+    src = net.snap(net.nodes.geometry.iloc[:10].reset_index(drop=True), max_distance=1.0)
+    quiet = source_node_distances(net.csr, u, v, src, limit=400.0, block=3)
+    capsys.readouterr()
+    with embedsite.config_context(progress=True):
+        shown = source_node_distances(net.csr, u, v, src, limit=400.0, block=3)
+    err = capsys.readouterr().err
+    assert "walk distances from sources" in err and "4/4" in err
+    assert (shown != quiet).nnz == 0
+    whole = source_node_distances(net.csr, u, v, src, limit=400.0)  # one block
+    assert (whole != quiet).nnz == 0

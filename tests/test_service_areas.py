@@ -270,3 +270,18 @@ def test_tiled_polygons_contain_the_lines_and_nothing_farther(
         net._derived.pop("service_areas.tiles", None)
     lines = service_areas(net, src, r, kind="lines")
     _check_street_space(poly, lines, buf)
+
+
+def test_progress_bar_on_many_areas(nanjing_net, capsys, monkeypatch):
+    import embedsite
+    from embedsite import _service_areas
+
+    monkeypatch.setattr(_service_areas, "_CHUNK", 2)  # 6 areas: three chunks
+    src = _sources(nanjing_net, 6, seed=5)
+    quiet = service_areas(nanjing_net, src, 300.0)
+    capsys.readouterr()
+    with embedsite.config_context(progress=True):
+        shown = service_areas(nanjing_net, src, 300.0)
+    err = capsys.readouterr().err
+    assert "service-area polygons" in err and "3/3" in err
+    np.testing.assert_allclose(shown["area_m2"], quiet["area_m2"], rtol=1e-12)

@@ -8,7 +8,8 @@ single junction, or a ring with no junction at all) are oriented in Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -18,6 +19,7 @@ import shapely
 from pyproj import Geod, Transformer
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from embedsite.crs import check_crs
 from embedsite.errors import CRSError, InputError
@@ -54,21 +56,34 @@ class EdgeArrays:
 
 @dataclass(frozen=True)
 class Segments:
-    """The straight segments of every edge, in an STRtree, for snapping.
+    """The straight segments of every edge, indexed for exact nearest-segment queries.
 
-    Nearest-neighbour queries on short segments are much faster than on whole (long, winding)
-    edges, and projecting a point onto a segment is plain numpy.
+    The index is a k-d tree (scipy ``cKDTree``) of sample points placed along every segment
+    at most ``spacing`` apart, so every point of a segment lies within ``spacing / 2`` of one
+    of its samples. For a query point, the segments of its ``k`` nearest samples are
+    candidates and the nearest of them (numpy projection) is at ``d``. Any segment nearer
+    than ``d`` would have a sample within ``d + spacing / 2``; when the ``k``-th sample is
+    farther than that, no segment was missed and the answer is exact. The few points where it
+    is not (far from the streets, many samples about as near) are asked again with more
+    samples, and the last few for every sample within ``d + spacing / 2``. Exact ties go to
+    the lowest segment. Cheaper than GEOS' nearest search per point (an STRtree of the
+    segments is built only to measure the few far points an error message names), and
+    smaller in memory than shapely segments.
     """
 
-    tree: shapely.STRtree
     start: np.ndarray  # (k, 2) first point of each segment
     vector: np.ndarray  # (k, 2) segment end minus start
     offset: np.ndarray  # drawn length along the edge up to the segment's start
     edge: np.ndarray  # edge position of each segment
     edge_length: np.ndarray  # drawn (projected) length of each edge
+    spacing: float  # largest gap between samples along a segment
+    samples: cKDTree  # sample points along the segments
+    sample_segment: np.ndarray  # segment of each sample
+    passes: tuple[int, ...] = (8, 32)  # samples asked per point, then of the unsure
+    _geos: dict[str, shapely.STRtree] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, geometry: np.ndarray) -> Segments:
+    def of(cls, geometry: np.ndarray, *, spacing: float | None = None) -> Segments:
         coords, idx = shapely.get_coordinates(geometry, return_index=True)
         same = idx[1:] == idx[:-1]
         a, b = coords[:-1][same], coords[1:][same]
@@ -80,10 +95,101 @@ class Segments:
         first = np.minimum(first, max(len(edge) - 1, 0))
         offset = cum - cum[first[edge]]
         edge_length = np.bincount(edge, weights=seg_len, minlength=len(geometry))
-        lines = shapely.linestrings(
-            np.stack([a, b], axis=1).reshape(-1, 2), indices=np.repeat(np.arange(len(a)), 2)
+        # samples about one typical segment apart (5-50 m): few per segment, small tree
+        if spacing is None:
+            spacing = float(np.clip(np.median(seg_len), 5.0, 50.0)) if len(seg_len) else 5.0
+        n_gaps = np.ceil(seg_len / spacing).astype(np.int64)
+        pos, grp = ranges(np.zeros(len(a), dtype=np.int64), n_gaps + 1)
+        frac = pos / np.maximum(n_gaps[grp], 1)
+        pts = a[grp] + frac[:, None] * vec[grp]
+        index_dtype = np.int32 if len(a) < 2**31 else np.int64
+        return cls(
+            start=a,
+            vector=vec,
+            offset=offset,
+            edge=edge.astype(index_dtype),
+            edge_length=edge_length,
+            spacing=spacing,
+            samples=cKDTree(pts, balanced_tree=False),
+            sample_segment=grp.astype(index_dtype),
         )
-        return cls(shapely.STRtree(lines), a, vec, offset, edge, edge_length)
+
+    def distance(self, xy: np.ndarray, seg: np.ndarray) -> np.ndarray:
+        """Distance from each point to a segment (broadcasting ``xy[:, None]`` over ``seg``)."""
+        dx, dy = self.vector[seg, 0], self.vector[seg, 1]
+        rx, ry = xy[..., 0] - self.start[seg, 0], xy[..., 1] - self.start[seg, 1]
+        dd = dx * dx + dy * dy
+        t = np.divide(rx * dx + ry * dy, dd, out=np.zeros(rx.shape), where=dd > 0)
+        np.clip(t, 0.0, 1.0, out=t)
+        rx -= t * dx
+        ry -= t * dy
+        return np.sqrt(rx * rx + ry * ry)
+
+    def nearest(self, xy: np.ndarray, max_distance: float) -> np.ndarray:
+        """The nearest segment of each point, exactly, where it is at most ``max_distance``
+        away; -1 where every segment is farther. Points go in chunks of 65,536, so the
+        candidate arrays (points x samples asked) stay small however many points come."""
+        if len(xy) > _CHUNK:
+            return np.concatenate(
+                [self.nearest(xy[i : i + _CHUNK], max_distance) for i in range(0, len(xy), _CHUNK)]
+            )
+        n = len(xy)
+        seg = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        half = self.spacing / 2
+        bound = max_distance + half  # a segment within max_distance has a sample within this
+        n_samples = len(self.sample_segment)
+        todo = np.arange(n)
+        for k in self.passes:
+            if len(todo) == 0:
+                break
+            k = min(k, n_samples)
+            d_k, i_k = self.samples.query(xy[todo], k=k, distance_upper_bound=bound)
+            d_k, i_k = d_k.reshape(len(todo), k), i_k.reshape(len(todo), k)
+            found = i_k < n_samples
+            cand = np.where(found, self.sample_segment[np.minimum(i_k, n_samples - 1)], -1).astype(
+                np.int64
+            )
+            dc = np.where(found, self.distance(xy[todo][:, None, :], np.maximum(cand, 0)), np.inf)
+            best = dc.min(axis=1)
+            tie = np.where(dc == best[:, None], cand, np.iinfo(np.int64).max).min(axis=1)
+            # exact when every sample within best + spacing / 2 came back: the k-th is
+            # farther, or fewer than k lie within the bound (then also when none does)
+            sure = (d_k[:, -1] > best + half) | ~found[:, -1]
+            done = todo[sure]
+            near = np.isfinite(best[sure])
+            seg[done[near]] = tie[sure][near]
+            dist[todo] = best  # the unsure keep an upper bound of their distance
+            todo = todo[~sure]
+        if len(todo):  # the few left: every sample within best + spacing / 2, exactly
+            balls = self.samples.query_ball_point(xy[todo], r=dist[todo] + half)
+            count = np.fromiter(map(len, balls), dtype=np.int64, count=len(balls))
+            flat = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.int64,
+                               count=int(count.sum()))  # fmt: skip
+            row = np.repeat(np.arange(len(todo)), count)
+            cand = self.sample_segment[flat].astype(np.int64)
+            dc = self.distance(xy[todo][row], cand)
+            order = np.lexsort((cand, dc, row))  # per point: nearest, then lowest segment
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = row[order][1:] != row[order][:-1]
+            pick = order[first]
+            seg[todo[row[pick]]] = cand[pick]
+            dist[todo[row[pick]]] = dc[pick]
+        seg[dist > max_distance] = -1
+        return seg
+
+    def geos_nearest(self, xy: np.ndarray) -> np.ndarray:
+        """Nearest segment by GEOS' STRtree (built on first use), one per point."""
+        if "tree" not in self._geos:
+            end = self.start + self.vector
+            lines = shapely.linestrings(
+                np.stack([self.start, end], axis=1).reshape(-1, 2),
+                indices=np.repeat(np.arange(len(self.start)), 2),
+            )
+            self._geos["tree"] = shapely.STRtree(lines)
+        # without max_distance: with it GEOS first collects every segment in range (slow)
+        _, s = self._geos["tree"].query_nearest(shapely.points(xy), all_matches=False)
+        return np.asarray(s, dtype=np.int64)
 
     def project(self, xy: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Project points onto segments: drawn distance along the edge, the foot, the distance."""
@@ -96,6 +202,9 @@ class Segments:
         along = self.offset[seg] + t * np.sqrt(dd)
         dist = np.hypot(*(xy - foot).T)
         return along, foot, dist
+
+
+_CHUNK = 2**16  # points per nearest-segment query
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

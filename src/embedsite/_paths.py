@@ -11,6 +11,7 @@ same edge is also reached directly along it. Nothing is dense in sources x targe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from embedsite._config import show_progress
 from embedsite._graphbuild import ranges
 
 __all__ = ["NearestSource", "nearest_source", "pair_distances", "source_node_distances"]
@@ -173,7 +175,8 @@ def source_node_distances(
     end are included); column ``j`` is node position ``j``. Absent entries are farther than
     ``limit``. A source standing exactly on a node has that node at its access distance
     (stored, never dropped as zero). Sources are run in blocks of ``block`` rows so memory
-    stays ``block x nodes``.
+    stays ``block x nodes``. A progress bar shows when there is more than one block and
+    progress bars are on (``embedsite.config_context(progress=True)``).
     """
     n = csr.shape[0]
     k = len(sources)
@@ -189,7 +192,13 @@ def source_node_distances(
         sources["access_m"].to_numpy(float),
     )
     rows, cols, vals = [], [], []
-    for start in range(0, k, block):  # blocks of sources, not one Python step per source
+    starts: Iterable[int] = range(0, k, block)
+    if show_progress() and k > block:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="walk distances from sources", unit="block",
+                      total=-(-k // block))  # fmt: skip
+    for start in starts:  # blocks of sources, not one Python step per source
         idx = np.arange(n + start, n + min(start + block, k))
         dist = np.atleast_2d(csgraph.dijkstra(graph, directed=True, indices=idx, limit=limit))
         r, c = np.nonzero(np.isfinite(dist[:, :n]))

@@ -28,6 +28,7 @@ then built from about a fifth of the parts. Fewer areas are unioned piece by pie
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +39,7 @@ import shapely
 from numpy.typing import ArrayLike
 from scipy import sparse
 
+from embedsite._config import show_progress
 from embedsite._graphbuild import ranges
 from embedsite._paths import source_node_distances
 from embedsite.errors import CRSError, InputError, MissingColumnError
@@ -133,12 +135,13 @@ def service_areas(
         if len(lines):
             shapely.multilinestrings(lines, indices=s, out=out)
     else:
+        progress = show_progress()
         cache = network._derived.setdefault(_TILES_KEY, {})
         if buffer_m not in cache and len(s) >= len(length):
             cache[buffer_m] = _Tiles.of(geoms, buffer_m)
         tiles = cache.get(buffer_m)
         if tiles is None:
-            out = _union_by_group(shapely.buffer(lines, buffer_m), s, k)
+            out = _union_by_group(shapely.buffer(lines, buffer_m), s, k, progress=progress)
         else:
             full = (lo <= 0.0) & (hi >= length[e])
             group, polys, rest = tiles.parts(s, e, full)
@@ -146,7 +149,10 @@ def service_areas(
             partial = ~full[rest]
             pieces[partial] = shapely.buffer(lines[rest][partial], buffer_m)
             out = _union_by_group(
-                np.concatenate([polys, pieces]), np.concatenate([group, s[rest]]), k
+                np.concatenate([polys, pieces]),
+                np.concatenate([group, s[rest]]),
+                k,
+                progress=progress,
             )
         data["area_m2"] = shapely.area(out)
     return gpd.GeoDataFrame(data, geometry=out, index=sources.index, crs=network.crs)
@@ -222,22 +228,39 @@ class _Tiles:
         return np.concatenate(groups), np.concatenate(polys), ~covered
 
 
-def _union_by_group(polys: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
+def _union_by_group(
+    polys: np.ndarray, group: np.ndarray, k: int, *, progress: bool = False
+) -> np.ndarray:
     """Union of the polygons of each group ``0..k-1``: one GEOS cascaded union per group, in
-    one call over a padded groups x parts array; an empty polygon for a group with none."""
+    one call over a padded groups x parts array per chunk of groups; an empty polygon for a
+    group with none. ``progress`` draws a bar over the chunks."""
     out = np.array([shapely.Polygon()] * k, dtype=object)
     if len(polys) == 0:
         return out
     order = np.argsort(group, kind="stable")
     group, polys = group[order], polys[order]
     count = np.bincount(group, minlength=k)
-    rank = np.arange(len(group)) - (np.cumsum(count) - count)[group]
-    padded = np.full((k, int(count.max())), None, dtype=object)
-    padded[group, rank] = polys
-    united = shapely.union_all(padded, axis=1)
-    has = count > 0
-    out[has] = united[has]
+    first = np.cumsum(count) - count
+    chunks: Iterable[int] = range(0, k, _CHUNK)
+    if progress and k > _CHUNK:
+        from tqdm.auto import tqdm
+
+        chunks = tqdm(chunks, desc="service-area polygons", unit="chunk",
+                      total=-(-k // _CHUNK))  # fmt: skip
+    for a in chunks:  # chunks of areas (for the progress bar), one GEOS call each
+        b = min(a + _CHUNK, k)
+        lo, hi = first[a], first[b - 1] + count[b - 1]
+        g = group[lo:hi] - a
+        rank = np.arange(hi - lo) - (first[a:b] - lo)[g]
+        padded = np.full((b - a, max(int(count[a:b].max()), 1)), None, dtype=object)
+        padded[g, rank] = polys[lo:hi]
+        united = shapely.union_all(padded, axis=1)
+        has = count[a:b] > 0
+        out[a:b][has] = united[has]
     return out
+
+
+_CHUNK = 256  # areas per GEOS union call
 
 
 def _check(

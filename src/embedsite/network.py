@@ -313,6 +313,14 @@ class PedestrianNetwork:
             ``access_m`` (straight-line distance from the point to the street) and the snapped
             point as ``geometry``.
 
+        Notes
+        -----
+        The nearest street segment is found exactly, not approximately: a k-d tree of sample
+        points along every segment gives candidates, and a bound on the sample spacing
+        proves that no nearer segment was missed (or more samples are asked for). Of two
+        segments at exactly the same distance (a point on a junction) the lower one wins. The
+        index is built on the first call and kept.
+
         Examples
         --------
         >>> import geopandas as gpd, shapely
@@ -335,14 +343,12 @@ class PedestrianNetwork:
         seg = self._segments
         arr = geoms.to_numpy()
         xy = shapely.get_coordinates(arr)
-        # GEOS' nearest search is a branch-and-bound without max_distance; with it, GEOS
-        # first collects every segment within that range, which is far slower
-        _, nearest_seg = seg.tree.query_nearest(arr, all_matches=False)
-        along, snapped_xy, access = seg.project(xy, nearest_seg)
-        far = access > max_distance
+        nearest_seg = seg.nearest(xy, max_distance)  # exact; -1 beyond max_distance
+        far = nearest_seg < 0
         if far.any():
             labels = geoms.index[far]
-            dist = access[far]
+            shown_xy = xy[np.flatnonzero(far)[:5]]  # measured exactly for the message only
+            dist = seg.distance(shown_xy, seg.geos_nearest(shown_xy))
             shown = ", ".join(
                 f"{lab!r} ({d:,.0f} m)" for lab, d in zip(labels[:5], dist[:5], strict=False)
             )
@@ -357,7 +363,7 @@ class PedestrianNetwork:
                 raise FarFromNetworkError(msg)
             log.warning(msg)
         keep = ~far
-        along, snapped_xy, access = along[keep], snapped_xy[keep], access[keep]
+        along, snapped_xy, access = seg.project(xy[keep], nearest_seg[keep])
         e = seg.edge[nearest_seg[keep]]
         geom_len = seg.edge_length[e]
         frac = np.divide(along, geom_len, out=np.zeros_like(along), where=geom_len > 0)

@@ -329,6 +329,22 @@ def _explode(part):
     raise AssertionError(f"{part.name} was recomputed")
 
 
+def test_score_city_equals_the_partitions(sequential):
+    w, s, e, n = 24.92, 60.16, 24.968, 60.19
+    mid = (w + e) / 2
+    districts = gpd.GeoDataFrame({"name": ["west", "east"]}, crs=3067, geometry=gpd.GeoSeries(
+        [shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)], crs=4326).to_crs(3067))  # fmt: skip
+    got = batch.score_city(SAMPLE, districts, name_column="name", backend="sequential",
+                           types=_parts()[1].types, margin_m=300)  # fmt: skip
+    want = sequential[sequential["partition"] != "all"]
+    assert set(got["partition"]) == {"west", "east"}
+    for part in ("west", "east"):
+        a, b = got[got["partition"] == part], want[want["partition"] == part]
+        pd.testing.assert_index_equal(a.index, b.index)
+        np.testing.assert_allclose(a["score"], b["score"], rtol=1e-9)
+        np.testing.assert_allclose(a["population"], b["population"], rtol=1e-9)
+
+
 def test_partition_names():
     with pytest.raises(InputError, match="partition name"):
         batch.Partition("a/b", SAMPLE)

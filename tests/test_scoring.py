@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import embedsite.demand as ed
 import embedsite.facilities as ef
@@ -370,3 +372,55 @@ def test_area_norm_columns_equal_coverage_area_norm(nanjing_cov):
             table.loc[ref.index, f"area_norm.{col}"].to_numpy(float), ref[col].to_numpy(float)
         )
     assert table["households"].sum() == pytest.approx(cov.demand.households)
+
+
+def test_capacity_norm_recomputed_by_hand(helsinki_cov):
+    """Nursery places per 1000 residents (all ages) vs 4.5, from the plan's capacities."""
+    cov = helsinki_cov
+    halves = _halves(cov.network)
+    pts = cov.demand.points.to_crs(4326)
+    x = cov.demand.points.geometry.x.to_numpy()
+    mid = float(halves.to_crs(cov.network.crs).geometry.iloc[0].bounds[2])
+    west, east = np.flatnonzero(x < mid)[0], np.flatnonzero(x >= mid)[0]
+    plan = gpd.GeoDataFrame(
+        {"facility_type": ["nursery"] * 3, "capacity": [20.0, 15.0, np.nan]},
+        geometry=pts.geometry.iloc[[west, west, east]].to_numpy(), crs=4326,
+    )  # fmt: skip
+    after = scoring.with_plan(cov, plan)
+    table = scoring.score(halves, after, name_column="name")
+    existing = cov.facilities.of_type("nursery")
+    ex_x = existing.geometry.x.to_numpy()
+    ex_cap = existing["capacity"].to_numpy(float)
+    for name, mask, new_cap, new_unknown in (
+        ("west", x < mid, 35.0, 0),
+        ("east", x >= mid, 0.0, 1),
+    ):
+        side = ex_x < mid if name == "west" else ex_x >= mid
+        cap = new_cap + np.nansum(ex_cap[side])
+        people = cov.demand.points["population"].to_numpy()[mask].sum()
+        row = table.loc[name]
+        assert row["nursery.capacity"] == pytest.approx(cap)
+        assert row["nursery.without_capacity"] == new_unknown + np.isnan(ex_cap[side]).sum()
+        assert row["nursery.capacity_per_1000"] == pytest.approx(cap / people * 1000)
+        assert row["nursery.meets_capacity"] == (cap / people * 1000 >= 4.5)
+    assert "nursery.meets_capacity" in scoring.norms(cov.standards, cov.types).index
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-1, 4), st.sampled_from([0.0, 50.0, 120.0, 300.0, np.inf]),
+                  st.sampled_from([0.0, 0.5, 1.0, 3.0])),
+        min_size=1, max_size=40,
+    ),
+    st.sampled_from([0.1, 0.5, 0.9, 1.0]),
+)  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_group_quantile_equals_weighted_quantile_per_group(rows, q):
+    group = np.array([r[0] for r in rows])
+    values = np.array([r[1] for r in rows])
+    weights = np.array([r[2] for r in rows])
+    got = scoring._group_quantile(group, values, weights, 5, q)
+    for g in range(5):
+        mask = group == g
+        want = weighted_quantile(values[mask], weights[mask], q)
+        assert (np.isnan(got[g]) and np.isnan(want)) or got[g] == want

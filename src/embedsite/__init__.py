@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from embedsite import coverage, crs, demand, errors, facilities, network, standards
+from embedsite import batch, coverage, crs, demand, errors, facilities, network, scoring, standards
 from embedsite._config import config_context, get_config, set_config
 from embedsite.coverage import Coverage
 from embedsite.demand import Demand
@@ -31,6 +31,7 @@ __all__ = [
     "Standards",
     "WalkFilter",
     "__version__",
+    "batch",
     "config_context",
     "coverage",
     "crs",
@@ -39,6 +40,7 @@ __all__ = [
     "facilities",
     "get_config",
     "network",
+    "scoring",
     "set_config",
     "standards",
 ]

@@ -17,6 +17,7 @@ a killed worker loses nothing but the partitions in flight.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -258,7 +259,9 @@ def score_partitions(
                 if bar is not None:
                     bar.update()
         elif backend == "processes":
-            with ProcessPoolExecutor(max_workers=max_workers) as pool:
+            # spawn, not fork: the parent may hold threads (Dask, tqdm, BLAS) a fork would copy
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx) as pool:
                 futs: dict[Future[gpd.GeoDataFrame], str] = {
                     pool.submit(_run_one, func, p, out): p.name for p in todo
                 }

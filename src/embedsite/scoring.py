@@ -584,7 +584,7 @@ def score(
     if std is not coverage.standards:
         coverage = dataclasses.replace(coverage, standards=std)
     before = _table(coverage, polys, labels, None, w, coverage_target)
-    if int(before["population"].sum() == 0) and coverage.demand.total > 0:
+    if float(before["population"].sum()) == 0.0 and coverage.demand.total > 0:
         raise InputError(
             "no resident point lies inside the neighbourhood polygons; check that they cover "
             "the study area and have the right CRS"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -261,6 +262,13 @@ def test_processes_equal_sequential(sequential, tmp_path):
         "west.parquet",
     ]
     _same(batch.read_partitions(tmp_path, ["all", "west", "east"]), sequential)
+    dgpd = pytest.importorskip("dask_geopandas")
+    with warnings.catch_warnings():  # dask's own use of a deprecated pandas keyword
+        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        lazy = dgpd.read_parquet(sorted(tmp_path.glob("*.parquet")))  # a GeoParquet dataset
+        total = float(lazy["population"].sum().compute())
+    assert lazy.npartitions == 3
+    assert total == pytest.approx(sequential["population"].sum())
 
 
 def _count_calls(part):

@@ -278,3 +278,30 @@ def test_csv_in_gcj02_is_converted(tmp_path):
     np.testing.assert_allclose(pts.geometry.y, wlat, atol=1e-9)
     assert np.abs(pts.geometry.x - lon).max() > 1e-4  # really moved (GCJ-02 offset ~500 m)
     assert list(pts["名称"]) == ["甲", "乙"]
+
+
+def test_residents_from_points_and_polygons(tmp_path, helsinki_net):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from conftest import SAMPLE
+
+    pd.DataFrame({"lon": [24.944, 24.948], "lat": [60.170, 60.172], "人口": [120, 80]}).to_csv(
+        tmp_path / "people.csv", index=False, encoding="gbk"
+    )
+    w, s, e, n = helsinki_net.nodes.to_crs(4326).total_bounds
+    mid = (w + e) / 2
+    gpd.GeoDataFrame({"人口": [1000, 3000]}, crs=4326,
+                     geometry=[shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)]
+                     ).to_file(tmp_path / "compounds.gpkg")  # fmt: skip
+    for layer, total in (("people.csv", 200.0), ("compounds.gpkg", 4000.0)):
+        out = tmp_path / f"{layer}.csv"
+        result = runner.invoke(app, ["score", str(SAMPLE), *_QUICK, "--residents",
+                                     str(tmp_path / layer), "--population-column", "人口",
+                                     "-o", str(out)])  # fmt: skip
+        assert result.exit_code == 0, (layer, result.output)
+        table = pd.read_csv(out, index_col=0, encoding="utf-8-sig")
+        assert table["population"].sum() == pytest.approx(total), layer
+    bad = runner.invoke(app, ["score", str(SAMPLE), "--residents", str(tmp_path / "people.csv")])
+    assert bad.exit_code == 2 and "--population-column" in bad.output

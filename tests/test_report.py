@@ -123,6 +123,9 @@ def test_report_tables_hold_the_figures(run):
     score_rows = page.tables["scores"]
     names = [r[0] for r in score_rows[1 : len(scores) + 1]]
     assert names == list(scores.index)  # worst first
+    col = score_rows[0].index("area_norm.meets_min")
+    marks = [r[col] for r in score_rows[1 : len(scores) + 1]]
+    assert marks == ["✔" if v else "✘" for v in scores["area_norm.meets_min"]]
     gain = report.plan_gain(cov, scoring.with_plan(cov, plan))
     assert gain.loc["nursery", "newly_covered"] > 0
     plan_rows = {r[0]: r for r in page.tables["plan"] if r and r[0] in gain.index}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import embedsite.demand as ed
 import embedsite.facilities as ef
@@ -259,6 +262,13 @@ def test_processes_equal_sequential(sequential, tmp_path):
         "west.parquet",
     ]
     _same(batch.read_partitions(tmp_path, ["all", "west", "east"]), sequential)
+    dgpd = pytest.importorskip("dask_geopandas")
+    with warnings.catch_warnings():  # dask's own use of a deprecated pandas keyword
+        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        lazy = dgpd.read_parquet(sorted(tmp_path.glob("*.parquet")))  # a GeoParquet dataset
+        total = float(lazy["population"].sum().compute())
+    assert lazy.npartitions == 3
+    assert total == pytest.approx(sequential["population"].sum())
 
 
 def _count_calls(part):
@@ -329,6 +339,22 @@ def _explode(part):
     raise AssertionError(f"{part.name} was recomputed")
 
 
+def test_score_city_equals_the_partitions(sequential):
+    w, s, e, n = 24.92, 60.16, 24.968, 60.19
+    mid = (w + e) / 2
+    districts = gpd.GeoDataFrame({"name": ["west", "east"]}, crs=3067, geometry=gpd.GeoSeries(
+        [shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)], crs=4326).to_crs(3067))  # fmt: skip
+    got = batch.score_city(SAMPLE, districts, name_column="name", backend="sequential",
+                           types=_parts()[1].types, margin_m=300)  # fmt: skip
+    want = sequential[sequential["partition"] != "all"]
+    assert set(got["partition"]) == {"west", "east"}
+    for part in ("west", "east"):
+        a, b = got[got["partition"] == part], want[want["partition"] == part]
+        pd.testing.assert_index_equal(a.index, b.index)
+        np.testing.assert_allclose(a["score"], b["score"], rtol=1e-9)
+        np.testing.assert_allclose(a["population"], b["population"], rtol=1e-9)
+
+
 def test_partition_names():
     with pytest.raises(InputError, match="partition name"):
         batch.Partition("a/b", SAMPLE)
@@ -354,3 +380,55 @@ def test_area_norm_columns_equal_coverage_area_norm(nanjing_cov):
             table.loc[ref.index, f"area_norm.{col}"].to_numpy(float), ref[col].to_numpy(float)
         )
     assert table["households"].sum() == pytest.approx(cov.demand.households)
+
+
+def test_capacity_norm_recomputed_by_hand(helsinki_cov):
+    """Nursery places per 1000 residents (all ages) vs 4.5, from the plan's capacities."""
+    cov = helsinki_cov
+    halves = _halves(cov.network)
+    pts = cov.demand.points.to_crs(4326)
+    x = cov.demand.points.geometry.x.to_numpy()
+    mid = float(halves.to_crs(cov.network.crs).geometry.iloc[0].bounds[2])
+    west, east = np.flatnonzero(x < mid)[0], np.flatnonzero(x >= mid)[0]
+    plan = gpd.GeoDataFrame(
+        {"facility_type": ["nursery"] * 3, "capacity": [20.0, 15.0, np.nan]},
+        geometry=pts.geometry.iloc[[west, west, east]].to_numpy(), crs=4326,
+    )  # fmt: skip
+    after = scoring.with_plan(cov, plan)
+    table = scoring.score(halves, after, name_column="name")
+    existing = cov.facilities.of_type("nursery")
+    ex_x = existing.geometry.x.to_numpy()
+    ex_cap = existing["capacity"].to_numpy(float)
+    for name, mask, new_cap, new_unknown in (
+        ("west", x < mid, 35.0, 0),
+        ("east", x >= mid, 0.0, 1),
+    ):
+        side = ex_x < mid if name == "west" else ex_x >= mid
+        cap = new_cap + np.nansum(ex_cap[side])
+        people = cov.demand.points["population"].to_numpy()[mask].sum()
+        row = table.loc[name]
+        assert row["nursery.capacity"] == pytest.approx(cap)
+        assert row["nursery.without_capacity"] == new_unknown + np.isnan(ex_cap[side]).sum()
+        assert row["nursery.capacity_per_1000"] == pytest.approx(cap / people * 1000)
+        assert row["nursery.meets_capacity"] == (cap / people * 1000 >= 4.5)
+    assert "nursery.meets_capacity" in scoring.norms(cov.standards, cov.types).index
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-1, 4), st.sampled_from([0.0, 50.0, 120.0, 300.0, np.inf]),
+                  st.sampled_from([0.0, 0.5, 1.0, 3.0])),
+        min_size=1, max_size=40,
+    ),
+    st.sampled_from([0.1, 0.5, 0.9, 1.0]),
+)  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_group_quantile_equals_weighted_quantile_per_group(rows, q):
+    group = np.array([r[0] for r in rows])
+    values = np.array([r[1] for r in rows])
+    weights = np.array([r[2] for r in rows])
+    got = scoring._group_quantile(group, values, weights, 5, q)
+    for g in range(5):
+        mask = group == g
+        want = weighted_quantile(values[mask], weights[mask], q)
+        assert (np.isnan(got[g]) and np.isnan(want)) or got[g] == want

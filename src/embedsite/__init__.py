@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from embedsite import candidates, coverage, crs, demand, errors, facilities, network, standards
+from embedsite import (
+    batch,
+    candidates,
+    coverage,
+    crs,
+    demand,
+    errors,
+    facilities,
+    network,
+    scoring,
+    standards,
+)
 from embedsite._config import config_context, get_config, set_config
 from embedsite.candidates import Candidates
 from embedsite.coverage import Coverage
@@ -33,6 +44,7 @@ __all__ = [
     "Standards",
     "WalkFilter",
     "__version__",
+    "batch",
     "candidates",
     "config_context",
     "coverage",
@@ -42,6 +54,7 @@ __all__ = [
     "facilities",
     "get_config",
     "network",
+    "scoring",
     "set_config",
     "standards",
 ]

@@ -17,6 +17,7 @@ a killed worker loses nothing but the partitions in flight.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -33,7 +34,14 @@ from embedsite._config import show_progress
 from embedsite._io import atomic_path
 from embedsite.errors import DataFileError, InputError
 
-__all__ = ["Backend", "Partition", "read_partitions", "score_partition", "score_partitions"]
+__all__ = [
+    "Backend",
+    "Partition",
+    "read_partitions",
+    "score_city",
+    "score_partition",
+    "score_partitions",
+]
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +259,9 @@ def score_partitions(
                 if bar is not None:
                     bar.update()
         elif backend == "processes":
-            with ProcessPoolExecutor(max_workers=max_workers) as pool:
+            # spawn, not fork: the parent may hold threads (Dask, tqdm, BLAS) a fork would copy
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx) as pool:
                 futs: dict[Future[gpd.GeoDataFrame], str] = {
                     pool.submit(_run_one, func, p, out): p.name for p in todo
                 }
@@ -324,3 +334,52 @@ def _run_dask(
             own.close()
             if cluster is not None:
                 cluster.close()
+
+
+def score_city(
+    osm: str | Path,
+    districts: gpd.GeoDataFrame,
+    *,
+    name_column: str | None = None,
+    backend: Backend = "processes",
+    max_workers: int | None = None,
+    client: Any = None,
+    output_dir: str | Path | None = None,
+    hex_size_m: float = 500.0,
+    types: Sequence[str] | None = None,
+    margin_m: float = 2000.0,
+) -> gpd.GeoDataFrame:
+    """Score a whole city district by district (one partition each), in parallel.
+
+    Each district's network is cut at the district grown by ``margin_m``, so residents
+    near its edge reach facilities across it; its hexagons are cut at the district, so
+    the districts' totals add up to the city's. Names (``name_column`` or the index) are
+    made safe for file names (other characters become ``_``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> d = gpd.GeoDataFrame({"区": ["西区", "东区"]}, crs=4326, geometry=[
+    ...     shapely.box(24.92, 60.16, 24.944, 60.19), shapely.box(24.944, 60.16, 24.97, 60.19)])
+    >>> t = score_city("data/sample/helsinki.osm.pbf", d, name_column="区",
+    ...                backend="sequential", types=["nursery"], margin_m=300)
+    >>> sorted(t["partition"].unique())
+    ['东区', '西区']
+    """
+    if districts.crs is None:
+        raise InputError("the districts have no CRS; set it with .set_crs(...)")
+    if name_column is not None and name_column not in districts.columns:
+        raise InputError(
+            f"no column {name_column!r} in the districts; columns: {list(districts.columns)}"
+        )
+    raw = districts[name_column] if name_column is not None else districts.index.to_series()
+    names = [re.sub(r"[^A-Za-z0-9_\-\u4e00-\u9fff]+", "_", str(v)).strip("_") or "district"
+             for v in raw]  # fmt: skip
+    geoms = districts.geometry.to_crs(4326).to_numpy()
+    parts = [
+        Partition(name, osm, area=geom, hex_size_m=hex_size_m,
+                  types=tuple(types) if types else None, margin_m=margin_m)
+        for name, geom in zip(names, geoms, strict=True)
+    ]  # fmt: skip
+    return score_partitions(parts, backend=backend, max_workers=max_workers, client=client,
+                            output_dir=output_dir)  # fmt: skip

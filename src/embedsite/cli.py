@@ -255,6 +255,42 @@ def _system(value: str) -> Any:
     return value
 
 
+ResOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--residents",
+        help="Residents instead of OSM buildings: points (or lon/lat CSV) or 小区/社区 polygons "
+        "with a population column (spread over the OSM buildings inside).",
+    ),
+]
+PopOpt = Annotated[str, typer.Option(help="Column of --residents with the number of residents.")]
+
+
+def _residents(osm: Path, path: Path | None, population_column: str, system: str, net: Any) -> Any:
+    import embedsite.demand as ed
+
+    if path is None:
+        return ed.from_osm_file(osm, net, on_far="drop")
+    from embedsite._layers import read_points
+    from embedsite._osmfeatures import read_features
+    from embedsite.errors import MissingColumnError
+
+    layer = read_points(path, "--residents", coordinate_system=_system(system))
+    if population_column not in layer.columns:
+        raise MissingColumnError(
+            f"--residents: {path.name!r} has no column {population_column!r}; its columns: "
+            f"{list(layer.columns)}; name it with --population-column"
+        )
+    kinds = set(layer.geometry.geom_type)
+    if kinds <= {"Point"}:
+        return ed.from_points(layer, net, population_column=population_column, on_far="drop")
+    buildings = read_features(osm, ["building"], tags=["building", "building:levels"],
+                              nodes=False)  # fmt: skip
+    return ed.from_polygons(layer, net, population_column=population_column,
+                            buildings=buildings if len(buildings) else None,
+                            on_far="drop")  # fmt: skip
+
+
 def _study(
     osm: Path,
     facilities: Path | None,
@@ -262,9 +298,10 @@ def _study(
     system: str,
     types: str | None,
     city: Path | None,
+    residents: Path | None = None,
+    population_column: str = "population",
 ) -> Any:
     """Network, residents and facilities of an OSM file (or the user's list) -> coverage."""
-    import embedsite.demand as ed
     import embedsite.facilities as ef
     import embedsite.network as en
     import embedsite.standards as es
@@ -273,7 +310,7 @@ def _study(
 
     rules = es.load(city) if city is not None else es.Standards.default()
     net = en.from_osm_file(osm)
-    homes = ed.from_osm_file(osm, net, on_far="drop")
+    homes = _residents(osm, residents, population_column, system, net)
     if facilities is not None:
         table = read_points(facilities, "--facilities", coordinate_system=_system(system))
         supply = ef.from_table(table, net, type_column=type_column, standards=rules,
@@ -334,12 +371,15 @@ def coverage_cmd(
     coordinate_system: SystemOpt = "wgs84",
     types: TypesOpt = None,
     city: CityOpt = None,
+    residents: ResOpt = None,
+    population_column: PopOpt = "population",
 ) -> None:
     """Who can walk to what: residents of the served age group within each type's radius."""
     from embedsite._layers import write_table
 
     def body() -> None:
-        cov = _study(osm, facilities, type_column, coordinate_system, types, city)
+        cov = _study(osm, facilities, type_column, coordinate_system, types, city, residents,
+                     population_column)  # fmt: skip
         table = cov.by_type
         cols = ["name_zh", "radius_m", "facilities", "served", "share_covered", "p90_walk_m"]
         typer.echo(table[cols].to_string(float_format=lambda v: f"{v:,.3f}"))
@@ -373,12 +413,15 @@ def score(
     types: TypesOpt = None,
     city: CityOpt = None,
     coverage_target: TargetOpt = 1.0,
+    residents: ResOpt = None,
+    population_column: PopOpt = "population",
 ) -> None:
     """Score every neighbourhood (0-100) against the norms, worst first; before/after a plan."""
     from embedsite._layers import write_table
 
     def body() -> None:
-        cov = _study(osm, facilities, type_column, coordinate_system, types, city)
+        cov = _study(osm, facilities, type_column, coordinate_system, types, city, residents,
+                     population_column)  # fmt: skip
         sites = _plan(plan, type_column, coordinate_system)
         table = _scores(cov, neighbourhoods, name_column, hex_size, sites, coverage_target)
         _show_scores(table)
@@ -407,13 +450,16 @@ def report(
     types: TypesOpt = None,
     city: CityOpt = None,
     coverage_target: TargetOpt = 1.0,
+    residents: ResOpt = None,
+    population_column: PopOpt = "population",
 ) -> None:
     """Write a self-contained HTML report: inputs, standards, coverage, scores, maps, plan."""
 
     def body() -> None:
         from embedsite.report import write_report
 
-        cov = _study(osm, facilities, type_column, coordinate_system, types, city)
+        cov = _study(osm, facilities, type_column, coordinate_system, types, city, residents,
+                     population_column)  # fmt: skip
         sites = _plan(plan, type_column, coordinate_system)
         table = _scores(cov, neighbourhoods, name_column, hex_size, sites, coverage_target)
         _show_scores(table, rows=5)

@@ -102,8 +102,10 @@ def _png(ax: Any) -> str:
 
 
 def _fmt(frame: pd.DataFrame, *, index: bool = True) -> str:
-    def cell(v: Any) -> str:
+    def cell(v: Any, col: str) -> str:
         if isinstance(v, bool | np.bool_):
+            if not (col.endswith("pass") or "meets" in col):
+                return "yes" if v else "no"
             return '<span class="pass">✔</span>' if v else '<span class="fail">✘</span>'
         if isinstance(v, float | np.floating):
             x = float(v)
@@ -121,9 +123,10 @@ def _fmt(frame: pd.DataFrame, *, index: bool = True) -> str:
     for label, row in frame.iterrows():  # report tables: tens of rows, not residents
         first = f'<td class="t">{html.escape(str(label))}</td>' if index else ""
         tds = "".join(
-            f'<td class="t">{cell(v)}</td>' if isinstance(v, str) else f"<td>{cell(v)}</td>"
-            for v in row.to_numpy()
-        )
+            f'<td class="t">{cell(v, str(c))}</td>' if isinstance(v, str)
+            else f"<td>{cell(v, str(c))}</td>"
+            for c, v in zip(cols, row.to_numpy(), strict=True)
+        )  # fmt: skip
         rows.append(f"<tr>{first}{tds}</tr>")
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return f'<div class="wide">{table}</div>'

@@ -316,6 +316,13 @@ def norms(standards: Standards, types: list[str] | tuple[str, ...]) -> pd.DataFr
                      "threshold": ft.walk_radius_m, "unit": "walk radius m",
                      "column": f"{key}.pass", "source": ft.source, "confidence": ft.confidence,
                      "is_default": ft.is_default})  # fmt: skip
+        if ft.capacity_per_1000 is not None:
+            basis = "residents" if ft.capacity_norm_basis == "all" else ft.capacity_norm_basis
+            rows.append({"norm": f"{key}.meets_capacity", "name_zh": ft.name_zh,
+                         "name_en": f"{ft.name_en}: capacity", "threshold": ft.capacity_per_1000,
+                         "unit": f"{ft.capacity_unit} per 1000 {basis}",
+                         "column": f"{key}.meets_capacity", "source": ft.source,
+                         "confidence": ft.confidence, "is_default": False})  # fmt: skip
     a = standards.area_norm
     for level, value in (("min", a.min_m2_per_100_households),
                          ("target", a.target_m2_per_100_households)):  # fmt: skip
@@ -343,6 +350,34 @@ def _weights(
     if sum(out.values()) <= 0:
         raise InputError(f"the weights add up to 0: {out}; give at least one a positive weight")
     return out
+
+
+def _capacity(
+    cov: Coverage, key: str, polygons: gpd.GeoDataFrame, g: np.ndarray, n: int, total: Any
+) -> dict[str, np.ndarray]:
+    """Capacity (places, beds) of a type's facilities per 1000 of the norm's population."""
+    ft = cov.standards[key]
+    basis = cov.demand.population(str(ft.capacity_norm_basis)).to_numpy(float)
+    people = total(basis)
+    fac = cov.facilities.points
+    fac = fac[fac["facility_type"] == key]
+    cap: np.ndarray = np.zeros(n)
+    unknown: np.ndarray = np.zeros(n)
+    if len(fac):
+        where = _groups(fac, polygons)
+        ok = where >= 0
+        value = pd.to_numeric(fac["capacity"], errors="coerce").to_numpy(float)
+        cap = np.bincount(where[ok], weights=np.nan_to_num(value[ok]), minlength=n)[:n]
+        unknown = np.bincount(where[ok], weights=np.isnan(value[ok]), minlength=n)[:n]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per = np.where(people > 0, cap / np.where(people > 0, people, 1.0) * 1000.0, np.nan)
+    norm = float(ft.capacity_per_1000 or 0.0)
+    return {
+        f"{key}.capacity": cap,
+        f"{key}.without_capacity": np.rint(unknown),
+        f"{key}.capacity_per_1000": per,
+        f"{key}.meets_capacity": ~(per < norm - 1e-12),
+    }
 
 
 def _floor_area(cov: Coverage, polygons: gpd.GeoDataFrame, n: int) -> np.ndarray:
@@ -407,6 +442,9 @@ def _table(
         # NaN share (nobody served here) passes: nobody is left without the service
         cols[f"{key}.pass"] = ~(share < coverage_target - 1e-12)
         parts.append((weights.get(key, 0.0), share))
+        ft = cov.standards[key]
+        if ft.capacity_per_1000 is not None and ft.capacity_norm_basis is not None:
+            cols.update(_capacity(cov, key, polygons, g, n, total))
     frame = pd.DataFrame(cols, index=labels)
     norm = cov.standards.area_norm
     target = norm.target_m2_per_100_households
@@ -485,7 +523,11 @@ def score(
         ``<type>.served``, ``.covered``, ``.uncovered``, ``.share_covered``, ``.mean_walk_m``,
         ``.p90_walk_m`` (residents of the served age group; mean over those reached within
         the search), ``.pass`` (share >= ``coverage_target``; :func:`norms` gives the clause
-        of each); ``area_norm.floor_area_m2``, ``.m2_per_100_households``, ``.meets_min``,
+        of each); for types with a capacity norm (nursery: 4.5 places per 1000 residents)
+        ``<type>.capacity`` (known capacity of its facilities inside), ``.without_capacity``
+        (facilities of unknown capacity), ``.capacity_per_1000`` and ``.meets_capacity``
+        (NaN, no population of the basis, passes); ``area_norm.floor_area_m2``,
+        ``.m2_per_100_households``, ``.meets_min``,
         ``.meets_target``, ``.shortfall_min_m2``, ``.shortfall_target_m2`` (as
         :meth:`Coverage.area_norm`, on the same assignment of points to polygons);
         ``score`` (0-100), ``passes`` (types passed), ``rank``.
@@ -542,7 +584,7 @@ def score(
     if std is not coverage.standards:
         coverage = dataclasses.replace(coverage, standards=std)
     before = _table(coverage, polys, labels, None, w, coverage_target)
-    if int(before["population"].sum() == 0) and coverage.demand.total > 0:
+    if float(before["population"].sum()) == 0.0 and coverage.demand.total > 0:
         raise InputError(
             "no resident point lies inside the neighbourhood polygons; check that they cover "
             "the study area and have the right CRS"

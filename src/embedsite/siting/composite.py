@@ -14,7 +14,6 @@ import logging
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from itertools import combinations
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -32,6 +31,7 @@ from embedsite.errors import (
     SolverError,
     SolverTimeLimitWarning,
 )
+from embedsite.siting._composite_heuristic import greedy_hosts
 from embedsite.siting._composite_result import (
     ComplexArea,
     CompositeComparison,
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 #: building area (nursery, canteen, after-school care...): an embedsite default, not a norm.
 DEFAULT_AREA_M2: float = 200.0
 _SNAP = ("edge", "position_m", "to_u_m", "to_v_m", "access_m")
-_MAX_SUBSET = 5  # the heuristic enumerates function sets of at most this many types
 
 
 class CompositePlan:
@@ -560,19 +559,6 @@ def _allowed(pts: pd.DataFrame, keys: Sequence[str], std: Standards) -> np.ndarr
     return table[codes]
 
 
-def _subsets(pr: CompositeProblem, mode: str) -> np.ndarray:
-    """Function sets the greedy may open a site with (rows: sets, columns: types)."""
-    t_n = pr.n_types
-    sizes = [1] if mode == "scattered" else range(1, min(t_n, _MAX_SUBSET) + 1)
-    rows = []
-    for size in sizes:
-        for combo in combinations(range(t_n), size):
-            row = np.zeros(t_n, bool)
-            row[list(combo)] = True
-            rows.append(row)
-    return np.array(rows, bool).reshape(-1, t_n)
-
-
 def _greedy(plan: CompositePlan, pr: CompositeProblem) -> CompositeResult:
     """The greedy plan, verified, with the trivial bound (every reachable client covered)."""
     start = time.perf_counter()
@@ -600,59 +586,6 @@ def _meets_shares(plan: CompositePlan, pr: CompositeProblem, hosts: np.ndarray) 
     got = (pr.weights * after).sum(axis=0)
     need = np.array([(plan.min_share or {}).get(t, 0.0) for t in pr.types]) * served
     return bool((got >= need - 1e-6 * np.maximum(served, 1.0)).all())
-
-
-def greedy_hosts(plan: CompositePlan, pr: CompositeProblem) -> np.ndarray:
-    """Greedy: repeatedly open the (site, function set) with the best new weight per cost.
-
-    Function sets are every feasible set of at most five types (one in scattered mode);
-    among equal scores the set with fewer facilities wins. Returns sites x types booleans.
-    """
-    masks = _subsets(pr, plan.mode)
-    elig = pr.eligible()
-    used = masks.astype(float) @ pr.area  # floor area of each set
-    fits = (masks[None, :, :] <= elig[:, None, :]).all(axis=2)
-    fits &= used[None, :] <= pr.floor_area[:, None] + 1e-9
-    multi = masks.sum(axis=1) >= 2
-    if plan.mode == "composite" and multi.any():
-        rule = pr.rule
-        ok = np.zeros(len(masks), bool)
-        for s in np.flatnonzero(multi):  # rule per function set (few), not per site
-            tags = {f for t in np.flatnonzero(masks[s]) for f in pr.functions[t]}
-            ok[s] = len(tags) >= rule.min_functions and (
-                len(tags & set(rule.core_functions)) >= rule.min_core_functions
-            )
-        area_for_rule = (
-            np.broadcast_to(pr.floor_area[:, None], fits.shape)
-            if plan.complex_area == "site"
-            else np.broadcast_to(used[None, :], fits.shape)
-        )
-        fits &= ~multi[None, :] | (ok[None, :] & (area_for_rule >= rule.min_floor_area_m2))
-    resid = pr.weights * ~pr.covered * pr.alpha[None, :]
-    hosts = np.zeros((pr.n_sites, pr.n_types), bool)
-    is_open = np.zeros(pr.n_sites, bool)
-    left = np.inf if plan.budget is None else float(plan.budget)
-    count = 0
-    move_cost = pr.site_cost[:, None] + plan.cost_per_m2 * used[None, :]
-    while plan.p is None or count < plan.p:
-        gain_t = np.column_stack([pr.reach[t] @ resid[:, t] for t in range(pr.n_types)])
-        gain = gain_t @ masks.T.astype(float)
-        ok_move = fits & ~is_open[:, None] & (move_cost <= left + 1e-9)
-        ok_move &= gain > 1e-12
-        if not ok_move.any():
-            break
-        score = np.where(ok_move, gain, -np.inf)
-        if plan.budget is not None:
-            score = np.where(ok_move, gain / np.maximum(move_cost, 1e-9), -np.inf)
-        score = score * (1.0 - 1e-9 * masks.sum(axis=1))[None, :]  # ties: fewer facilities
-        j, s = np.unravel_index(int(np.argmax(score)), score.shape)
-        hosts[j] = masks[s]
-        is_open[j] = True
-        left -= move_cost[j, s]
-        count += 1
-        for t in np.flatnonzero(masks[s]):
-            resid[pr.reach[t][[j]].indices, t] = 0.0
-    return hosts
 
 
 def _warn_time_limit(gap: float) -> None:

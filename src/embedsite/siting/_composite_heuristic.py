@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from embedsite._graphbuild import ranges
 from embedsite.siting._composite_result import CompositeProblem
 
 if TYPE_CHECKING:
     from embedsite.siting.composite import CompositePlan
 
-__all__ = ["greedy_hosts"]
+__all__ = ["greedy_hosts", "prune"]
 
 _MAX_SUBSET = 5  # function sets of at most this many types
 _PASSES = 3  # local-search passes over the open sites
+_MAX_TRIALS = 1500  # local-search trials per greedy run (bounds the time on large plans)
 
 
 class _Moves:
@@ -59,13 +61,17 @@ class _Moves:
                 big = np.broadcast_to(self.used[None, :] >= rule.min_floor_area_m2, fits.shape)
             fits &= ~multi[None, :] | (ok[None, :] & big)
         self.fits = fits
+        self.masks_t = self.masks.T.astype(float)
+        self.open_cost = pr.site_cost[:, None] + float(plan.cost_per_m2) * self.used[None, :]
 
 
 class _State:
     """A plan with its cover counts and the gain matrix ``G`` (sites x types)."""
 
-    def __init__(self, pr: CompositeProblem) -> None:
+    def __init__(self, pr: CompositeProblem, cost_per_m2: float = 0.0) -> None:
         self.pr = pr
+        self.cpm2 = float(cost_per_m2)
+        self.cost = 0.0
         self.w0 = pr.weights * ~pr.covered * pr.alpha[None, :]
         self.rows = [sparse.csr_array(r) for r in pr.reach]
         self.cols = [sparse.csc_array(r) for r in pr.reach]
@@ -88,15 +94,29 @@ class _State:
         r = self.rows[t]
         return r.indices[r.indptr[j] : r.indptr[j + 1]]
 
+    def _reaching(self, clients: np.ndarray, t: int) -> np.ndarray:
+        """Weight of ``clients`` for type ``t`` summed per site reaching them (CSC gather)."""
+        c = self.cols[t]
+        starts = c.indptr[clients]
+        counts = c.indptr[clients + 1] - starts
+        pos, grp = ranges(starts, counts)
+        return np.bincount(
+            c.indices[pos], weights=self.w0[clients, t][grp], minlength=self.pr.n_sites
+        )
+
     def add(self, j: int, types: np.ndarray) -> None:
+        opened = self.hosts[j].any()
         for t in types:
             cl = self._clients(j, t)
             newly = cl[self.count[cl, t] == 0]
             self.count[cl, t] += 1
             if len(newly):
-                self.gain[:, t] -= self.cols[t][:, newly] @ self.w0[newly, t]
+                self.gain[:, t] -= self._reaching(newly, t)
                 self.value += float(self.w0[newly, t].sum())
         self.hosts[j, types] = True
+        self.cost += self.cpm2 * float(self.pr.area[types].sum())
+        if not opened and len(types):
+            self.cost += float(self.pr.site_cost[j])
 
     def remove(self, j: int, types: np.ndarray) -> None:
         for t in types:
@@ -104,14 +124,16 @@ class _State:
             self.count[cl, t] -= 1
             lost = cl[self.count[cl, t] == 0]
             if len(lost):
-                self.gain[:, t] += self.cols[t][:, lost] @ self.w0[lost, t]
+                self.gain[:, t] += self._reaching(lost, t)
                 self.value -= float(self.w0[lost, t].sum())
+        was_open = self.hosts[j].any()
         self.hosts[j, types] = False
+        self.cost -= self.cpm2 * float(self.pr.area[types].sum())
+        if was_open and not self.hosts[j].any():
+            self.cost -= float(self.pr.site_cost[j])
 
     def spent(self, cost_per_m2: float) -> float:
-        opened = self.hosts.any(axis=1)
-        used = float((self.hosts @ self.pr.area).sum())
-        return float(self.pr.site_cost[opened].sum()) + cost_per_m2 * used
+        return self.cost
 
 
 def _fill(plan: CompositePlan, mv: _Moves, st: _State, ratio: bool) -> None:
@@ -125,8 +147,8 @@ def _fill(plan: CompositePlan, mv: _Moves, st: _State, ratio: bool) -> None:
         can_open = plan.p is None or int(opened.sum()) < plan.p
         best, pick = 0.0, None
         if can_open:  # open a closed site with a set
-            gain = st.gain @ mv.masks.T.astype(float)
-            cost = pr.site_cost[:, None] + cpm2 * mv.used[None, :]
+            gain = st.gain @ mv.masks_t
+            cost = mv.open_cost
             ok = mv.fits & ~opened[:, None] & (cost <= left) & (gain > 1e-12)
             if ok.any():
                 score = gain / np.maximum(cost, 1e-9) if ratio else gain
@@ -161,20 +183,24 @@ def greedy_hosts(plan: CompositePlan, pr: CompositeProblem) -> np.ndarray:
     run) the largest new weight per unit cost; among equal scores the one adding fewer
     facilities. Local search: for each open site, close it or shrink its set to a smaller
     feasible one, and refill greedily; keep the change when the plan covers more. At most
-    three passes; deterministic.
+    three passes and 1500 trials per run; deterministic.
     """
     mv = _Moves(plan, pr)
     best: _State | None = None
     for ratio in (False, True) if plan.budget is not None else (False,):
-        st = _State(pr)
+        st = _State(pr, float(plan.cost_per_m2))
         _fill(plan, mv, st, ratio)
+        trials = 0
         for _ in range(_PASSES):
             improved = False
             for j in np.flatnonzero(st.hosts.any(axis=1)):
+                if trials >= _MAX_TRIALS:
+                    break
                 cur = st.hosts[j].copy()
                 # close the site, or keep a smaller feasible set of its functions
                 smaller = mv.fits[j] & (mv.masks <= cur).all(axis=1) & (mv.size < cur.sum())
                 for keep in [np.zeros_like(cur), *mv.masks[smaller]]:
+                    trials += 1
                     trial = st.copy()
                     trial.remove(int(j), np.flatnonzero(cur & ~keep))
                     _fill(plan, mv, trial, ratio)
@@ -192,4 +218,47 @@ def greedy_hosts(plan: CompositePlan, pr: CompositeProblem) -> np.ndarray:
         ):  # more cover, or as much for less
             best = st
     assert best is not None
-    return best.hosts
+    return prune(plan, pr, best.hosts)
+
+
+def prune(plan: CompositePlan, pr: CompositeProblem, hosts: np.ndarray) -> np.ndarray:
+    """Drop every facility that covers nobody the others do not, keeping each site feasible.
+
+    Coverage is unchanged; cost and the number of sites can only fall. Whole sites go first
+    (the costliest first), then single functions of complexes whose remaining set is still a
+    valid complex (or a single site). Tie-breaks in the MIP objective can be below the
+    solver's tolerances on real weights; this makes "no redundant facility" hold anyway.
+    """
+    st = _State(pr, float(plan.cost_per_m2))
+    for j in np.flatnonzero(hosts.any(axis=1)):
+        st.add(int(j), np.flatnonzero(hosts[j]))
+
+    def loses(j: int, types: np.ndarray) -> bool:
+        for t in types:
+            cl = st._clients(j, t)
+            if (st.w0[cl, t] * (st.count[cl, t] == 1)).sum() > 0:
+                return True
+        return False
+
+    opened = np.flatnonzero(st.hosts.any(axis=1))
+    for j in opened[np.argsort(-pr.site_cost[opened], kind="stable")]:
+        types = np.flatnonzero(st.hosts[j])
+        if not loses(int(j), types):
+            st.remove(int(j), types)
+    if plan.mode == "composite":
+        for j in np.flatnonzero(st.hosts.sum(axis=1) >= 2):
+            for t in np.flatnonzero(st.hosts[j]):
+                rest = st.hosts[j].copy()
+                rest[t] = False
+                if rest.sum() >= 2:
+                    names = tuple(pr.types[k] for k in np.flatnonzero(rest))
+                    area = (
+                        float(pr.floor_area[j])
+                        if plan.complex_area == "site"
+                        else float(rest @ pr.area)
+                    )
+                    if not pr.check_rule(names, area).passed:
+                        continue
+                if not loses(int(j), np.array([t])):
+                    st.remove(int(j), np.array([t]))
+    return st.hosts

@@ -438,3 +438,25 @@ def test_prune_drops_facilities_that_cover_nobody_new():
     pruned = prune(plan2, plan2.problem, hosts)
     assert pruned.astype(int).tolist() == [[1, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
     assert plan2.problem.coverage_value(pruned) == 8.0
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"covered": np.ones((4, 3), bool), "p": 2},  # everybody covered already
+        {"p": 0},
+        {"budget": 0.0},
+        {"weights": np.zeros((4, 3)), "p": 2},  # nobody to serve
+    ],
+)
+def test_nothing_to_gain_opens_nothing(kw):
+    types = ["nursery", "elderly_day_care_center", "community_canteen"]
+    reach = {t: np.ones((3, 4), bool) for t in types}
+    weights = kw.pop("weights", np.ones((4, 3)))
+    plan = CompositePlan.from_arrays(reach, weights, [900.0, 500.0, 300.0], **kw)
+    for solver in ("highs", "heuristic"):
+        res = plan.solve(solver)  # type: ignore[arg-type]
+        assert res.objective == 0.0 and len(res.selected) == 0
+        assert len(res.sites) == 0 and len(res.to_geodataframe()) == 0
+        cmp = plan.compare(solver)  # type: ignore[arg-type]
+        assert cmp.complexes.empty and (cmp.summary["sites"] == 0).all()

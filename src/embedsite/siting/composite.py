@@ -110,7 +110,11 @@ class CompositePlan:
     then the one on fewer sites (one complex rather than several single sites: policy prefers
     一站式 complexes), with no facility that covers nobody, then the one with more complexes.
     Since :math:`\varepsilon_k < \varepsilon_x < \varepsilon_y`, the bonus never pays for
-    opening a site or adding a function. ``objective`` excludes them.
+    opening a site or adding a function. ``objective`` excludes them. On real weights these
+    terms can fall below HiGHS's tolerances (it warns of "excessively small costs"), so every
+    plan is also pruned after solving: a facility whose clients are all covered by another,
+    or a site with only such facilities, is dropped, coverage unchanged and every complex
+    still passing the rule.
 
     Floor area of one facility :math:`a_t`: ``area_m2[type]`` if given, else the type's
     ``min_building_area_m2``, else :data:`DEFAULT_AREA_M2` (200 m², an embedsite default:
@@ -126,6 +130,8 @@ class CompositePlan:
         Budget on the total cost of opened sites and/or the largest number of sites.
     type_weights, complex_bonus, cost_tie_break, complex_area
         See above.
+    cost_per_m2
+        Fit-out cost per m² of hosted floor area, added to the sites' costs in the budget.
     min_share
         Optional type -> share in [0, 1] that must be covered after the plan (a hard
         requirement; an unmeetable one raises :class:`InfeasibleModelError` naming it).

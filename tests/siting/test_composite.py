@@ -410,3 +410,53 @@ def test_time_limit_returns_the_best_plan_with_a_warning():
     # HiGHS starts from the greedy plan, so it is never worse than the heuristic
     assert res.objective >= plan.solve("heuristic").objective - 1e-9
     assert res.bound >= res.objective
+
+
+def test_prune_drops_facilities_that_cover_nobody_new():
+    from embedsite.siting._composite_heuristic import prune
+
+    types = ("nursery", "elderly_day_care_center", "community_canteen", "after_school_care")
+    reach = {t: np.ones((3, 2), bool) for t in types}
+    plan = CompositePlan.from_arrays(reach, np.ones((2, 4)), [900.0, 900.0, 300.0], p=3,
+                                     area_m2=150.0, site_cost=[1.0, 1.0, 2.0])  # fmt: skip
+    pr = plan.problem
+    hosts = np.array([[1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 0, 0]], bool)
+    pruned = prune(plan, pr, hosts)
+    # the single site is redundant; the complex keeps the 4 functions (each covers someone)
+    assert pruned.tolist() == [[True] * 4, [False] * 4, [False] * 4]
+    assert pr.coverage_value(pruned) == pr.coverage_value(hosts) == 8.0
+    # two complexes reaching the same clients: the second goes entirely
+    hosts = np.array([[1, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 0]], bool)
+    pruned = prune(plan, pr, hosts)
+    assert pr.coverage_value(pruned) == 8.0 and pruned.sum() == 4
+    # a complex whose after-school care is also given (and more) by a single site sheds it and
+    # stays a valid 3-function complex
+    reach2 = dict(reach, after_school_care=np.array([[1, 0], [1, 1], [0, 0]], bool))
+    plan2 = CompositePlan.from_arrays(reach2, np.ones((2, 4)), [900.0, 900.0, 300.0], p=3,
+                                      area_m2=150.0)  # fmt: skip
+    hosts = np.array([[1, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]], bool)
+    pruned = prune(plan2, plan2.problem, hosts)
+    assert pruned.astype(int).tolist() == [[1, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
+    assert plan2.problem.coverage_value(pruned) == 8.0
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"covered": np.ones((4, 3), bool), "p": 2},  # everybody covered already
+        {"p": 0},
+        {"budget": 0.0},
+        {"weights": np.zeros((4, 3)), "p": 2},  # nobody to serve
+    ],
+)
+def test_nothing_to_gain_opens_nothing(kw):
+    types = ["nursery", "elderly_day_care_center", "community_canteen"]
+    reach = {t: np.ones((3, 4), bool) for t in types}
+    weights = kw.pop("weights", np.ones((4, 3)))
+    plan = CompositePlan.from_arrays(reach, weights, [900.0, 500.0, 300.0], **kw)
+    for solver in ("highs", "heuristic"):
+        res = plan.solve(solver)  # type: ignore[arg-type]
+        assert res.objective == 0.0 and len(res.selected) == 0
+        assert len(res.sites) == 0 and len(res.to_geodataframe()) == 0
+        cmp = plan.compare(solver)  # type: ignore[arg-type]
+        assert cmp.complexes.empty and (cmp.summary["sites"] == 0).all()

@@ -20,9 +20,8 @@ solving is HiGHS (through highspy), heuristics are for instances too large to pr
 
 from __future__ import annotations
 
-from embedsite.siting._composite_result import CompositeComparison, CompositeResult
 from embedsite.siting._problem import SitingProblem
-from embedsite.siting.composite import CompositePlan
+from embedsite.siting.composite import CompositeComparison, CompositePlan, CompositeResult
 from embedsite.siting.lscp import LSCP
 from embedsite.siting.mclp import MCLP
 from embedsite.siting.pcenter import PCenter

@@ -15,6 +15,7 @@ from scipy import sparse
 
 from embedsite._graphbuild import ranges
 from embedsite.errors import InputError, SolverError
+from embedsite.siting._composite_heuristic import greedy_hosts, prune
 from embedsite.siting._composite_result import CompositeProblem, CompositeResult, Status
 
 if TYPE_CHECKING:
@@ -126,7 +127,6 @@ def solve_mip(
         _infeasible,
         _meets_shares,
         _warn_time_limit,
-        greedy_hosts,
     )
 
     start = time.perf_counter()
@@ -322,6 +322,7 @@ def solve_mip(
     value = pr.coverage_value(hosts)
     claimed = float(col[off_z : off_z + nz] @ wz)
     _check_solution(value, claimed, plan)
+    hosts = prune(plan, pr, hosts)  # no facility that covers nobody new (same coverage)
     dual = float(info.mip_dual_bound)
     # the tie-breaks take at most eps_c * total_cost + (4 + 2 T) s n from the coverage
     slack = eps_c * total_cost + scale * n * (4 + 2 * t_n)

@@ -251,7 +251,8 @@ class CompositeResult:
         if pr.sites is not None:
             geom = pr.sites.geometry.loc[frame.index]
             return gpd.GeoDataFrame(frame, geometry=geom.to_numpy(), crs=pr.sites.crs)
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)).to_numpy())
+        empty = gpd.GeoSeries([None] * len(frame), index=frame.index)
+        return gpd.GeoDataFrame(frame, geometry=empty)
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """The opened sites with the candidates' own columns and what each hosts.
@@ -403,4 +404,4 @@ class CompositeComparison:
     def complexes(self) -> pd.DataFrame:
         """The composite plan's complexes with the rule check, its reasons and notes."""
         s = self.composite.sites
-        return pd.DataFrame(s[s["is_complex"]].drop(columns=s.geometry.name))
+        return pd.DataFrame(s.loc[s["is_complex"].astype(bool).to_numpy(), _SITE_COLUMNS])

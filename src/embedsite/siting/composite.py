@@ -14,7 +14,6 @@ import logging
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from itertools import combinations
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -32,6 +31,7 @@ from embedsite.errors import (
     SolverError,
     SolverTimeLimitWarning,
 )
+from embedsite.siting._composite_heuristic import greedy_hosts
 from embedsite.siting._composite_result import (
     ComplexArea,
     CompositeComparison,
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 #: building area (nursery, canteen, after-school care...): an embedsite default, not a norm.
 DEFAULT_AREA_M2: float = 200.0
 _SNAP = ("edge", "position_m", "to_u_m", "to_v_m", "access_m")
-_MAX_SUBSET = 5  # the heuristic enumerates function sets of at most this many types
 
 
 class CompositePlan:
@@ -111,7 +110,11 @@ class CompositePlan:
     then the one on fewer sites (one complex rather than several single sites: policy prefers
     一站式 complexes), with no facility that covers nobody, then the one with more complexes.
     Since :math:`\varepsilon_k < \varepsilon_x < \varepsilon_y`, the bonus never pays for
-    opening a site or adding a function. ``objective`` excludes them.
+    opening a site or adding a function. ``objective`` excludes them. On real weights these
+    terms can fall below HiGHS's tolerances (it warns of "excessively small costs"), so every
+    plan is also pruned after solving: a facility whose clients are all covered by another,
+    or a site with only such facilities, is dropped, coverage unchanged and every complex
+    still passing the rule.
 
     Floor area of one facility :math:`a_t`: ``area_m2[type]`` if given, else the type's
     ``min_building_area_m2``, else :data:`DEFAULT_AREA_M2` (200 m², an embedsite default:
@@ -127,6 +130,8 @@ class CompositePlan:
         Budget on the total cost of opened sites and/or the largest number of sites.
     type_weights, complex_bonus, cost_tie_break, complex_area
         See above.
+    cost_per_m2
+        Fit-out cost per m² of hosted floor area, added to the sites' costs in the budget.
     min_share
         Optional type -> share in [0, 1] that must be covered after the plan (a hard
         requirement; an unmeetable one raises :class:`InfeasibleModelError` naming it).
@@ -239,6 +244,17 @@ class CompositePlan:
             Labels (default 0..n-1), and a GeoDataFrame of the sites for the output geometry.
         **params
             Parameters of :class:`CompositePlan` (``mode``, ``budget``, ``p``...).
+
+        Examples
+        --------
+        >>> reach = {"nursery": [[1, 1, 0], [0, 1, 1]], "community_canteen": [[0, 0, 0], [0, 0, 1]]}
+        >>> weights = [[1.0, 0.0], [1.0, 0.0], [1.0, 5.0]]  # clients x types
+        >>> plan = CompositePlan.from_arrays(reach, weights, [250.0, 250.0], p=2,
+        ...                                  mode="scattered")
+        >>> plan.problem.area.tolist()  # no standard area for either: DEFAULT_AREA_M2
+        [200.0, 200.0]
+        >>> plan.solve().hosts.astype(int).to_dict("index")
+        {0: {'nursery': 1, 'community_canteen': 0}, 1: {'nursery': 0, 'community_canteen': 1}}
         """
         std = Standards.default() if standards is None else standards
         types = tuple(str(t) for t in reach)
@@ -427,6 +443,16 @@ class CompositePlan:
         ``time_limit`` in seconds and ``mip_gap`` (relative; HiGHS default 1e-4) apply to
         HiGHS. A stop at the time limit returns the best plan with ``status="time_limit"``
         and a :class:`SolverTimeLimitWarning`. The model is never modified.
+
+        Examples
+        --------
+        >>> reach = {"nursery": np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], bool)}
+        >>> plan = CompositePlan.from_arrays(reach, [[1.0], [2.0], [4.0]], [300.0] * 3, p=1)
+        >>> exact = plan.solve()
+        >>> exact.objective, list(exact.selected), exact.status
+        (6.0, [1], 'optimal')
+        >>> plan.solve("heuristic").objective
+        6.0
         """
         pr = self.problem
         self._check_params(pr.types)
@@ -447,9 +473,18 @@ class CompositePlan:
     ) -> CompositeComparison:
         """Solve the composite and the scattered (插花) plan for the same budget, side by side.
 
+        Both use the same data, budget and ``p``; the composite optimum is never below the
+        scattered one (every scattered plan is a composite plan).
+
         Examples
         --------
-        See :class:`CompositePlan`.
+        >>> types = ["nursery", "elderly_day_care_center", "community_canteen"]
+        >>> reach = {t: np.ones((2, 4), bool) for t in types}
+        >>> cmp = CompositePlan.from_arrays(reach, np.ones((4, 3)), [900.0, 400.0], p=1).compare()
+        >>> cmp.by_type[["covered_before", "composite", "scattered"]].sum().tolist()
+        [0.0, 12.0, 4.0]
+        >>> cmp.complexes["functions"].tolist()
+        ['nursery;elderly_day_care_center;community_canteen']
         """
         out = {}
         for mode in ("composite", "scattered"):
@@ -560,19 +595,6 @@ def _allowed(pts: pd.DataFrame, keys: Sequence[str], std: Standards) -> np.ndarr
     return table[codes]
 
 
-def _subsets(pr: CompositeProblem, mode: str) -> np.ndarray:
-    """Function sets the greedy may open a site with (rows: sets, columns: types)."""
-    t_n = pr.n_types
-    sizes = [1] if mode == "scattered" else range(1, min(t_n, _MAX_SUBSET) + 1)
-    rows = []
-    for size in sizes:
-        for combo in combinations(range(t_n), size):
-            row = np.zeros(t_n, bool)
-            row[list(combo)] = True
-            rows.append(row)
-    return np.array(rows, bool).reshape(-1, t_n)
-
-
 def _greedy(plan: CompositePlan, pr: CompositeProblem) -> CompositeResult:
     """The greedy plan, verified, with the trivial bound (every reachable client covered)."""
     start = time.perf_counter()
@@ -600,59 +622,6 @@ def _meets_shares(plan: CompositePlan, pr: CompositeProblem, hosts: np.ndarray) 
     got = (pr.weights * after).sum(axis=0)
     need = np.array([(plan.min_share or {}).get(t, 0.0) for t in pr.types]) * served
     return bool((got >= need - 1e-6 * np.maximum(served, 1.0)).all())
-
-
-def greedy_hosts(plan: CompositePlan, pr: CompositeProblem) -> np.ndarray:
-    """Greedy: repeatedly open the (site, function set) with the best new weight per cost.
-
-    Function sets are every feasible set of at most five types (one in scattered mode);
-    among equal scores the set with fewer facilities wins. Returns sites x types booleans.
-    """
-    masks = _subsets(pr, plan.mode)
-    elig = pr.eligible()
-    used = masks.astype(float) @ pr.area  # floor area of each set
-    fits = (masks[None, :, :] <= elig[:, None, :]).all(axis=2)
-    fits &= used[None, :] <= pr.floor_area[:, None] + 1e-9
-    multi = masks.sum(axis=1) >= 2
-    if plan.mode == "composite" and multi.any():
-        rule = pr.rule
-        ok = np.zeros(len(masks), bool)
-        for s in np.flatnonzero(multi):  # rule per function set (few), not per site
-            tags = {f for t in np.flatnonzero(masks[s]) for f in pr.functions[t]}
-            ok[s] = len(tags) >= rule.min_functions and (
-                len(tags & set(rule.core_functions)) >= rule.min_core_functions
-            )
-        area_for_rule = (
-            np.broadcast_to(pr.floor_area[:, None], fits.shape)
-            if plan.complex_area == "site"
-            else np.broadcast_to(used[None, :], fits.shape)
-        )
-        fits &= ~multi[None, :] | (ok[None, :] & (area_for_rule >= rule.min_floor_area_m2))
-    resid = pr.weights * ~pr.covered * pr.alpha[None, :]
-    hosts = np.zeros((pr.n_sites, pr.n_types), bool)
-    is_open = np.zeros(pr.n_sites, bool)
-    left = np.inf if plan.budget is None else float(plan.budget)
-    count = 0
-    move_cost = pr.site_cost[:, None] + plan.cost_per_m2 * used[None, :]
-    while plan.p is None or count < plan.p:
-        gain_t = np.column_stack([pr.reach[t] @ resid[:, t] for t in range(pr.n_types)])
-        gain = gain_t @ masks.T.astype(float)
-        ok_move = fits & ~is_open[:, None] & (move_cost <= left + 1e-9)
-        ok_move &= gain > 1e-12
-        if not ok_move.any():
-            break
-        score = np.where(ok_move, gain, -np.inf)
-        if plan.budget is not None:
-            score = np.where(ok_move, gain / np.maximum(move_cost, 1e-9), -np.inf)
-        score = score * (1.0 - 1e-9 * masks.sum(axis=1))[None, :]  # ties: fewer facilities
-        j, s = np.unravel_index(int(np.argmax(score)), score.shape)
-        hosts[j] = masks[s]
-        is_open[j] = True
-        left -= move_cost[j, s]
-        count += 1
-        for t in np.flatnonzero(masks[s]):
-            resid[pr.reach[t][[j]].indices, t] = 0.0
-    return hosts
 
 
 def _warn_time_limit(gap: float) -> None:

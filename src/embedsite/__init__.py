@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from embedsite import coverage, crs, demand, errors, facilities, network, standards
+from embedsite import coverage, crs, demand, errors, facilities, network, siting, standards
 from embedsite._config import config_context, get_config, set_config
 from embedsite.coverage import Coverage
 from embedsite.demand import Demand
@@ -40,5 +40,6 @@ __all__ = [
     "get_config",
     "network",
     "set_config",
+    "siting",
     "standards",
 ]

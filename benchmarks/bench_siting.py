@@ -10,10 +10,10 @@ optimum).
 Instances:
 
 * random: clients and candidate sites uniform in a 5 km square (seeded), Euclidean metres,
-  client weights 1-50; LSCP radius 600 m, MCLP radius 400 m with p = 10, p-center and
-  p-median with p = 10. Sizes S (400 x 80), M (1500 x 200), L (4000 x 400). spopt's
-  p-center and p-median build n x m assignment variables through PuLP; they are run on S
-  and M only.
+  client weights 1-50; LSCP radius 600 m (or the smallest multiple of 50 m that makes it
+  feasible), MCLP radius 400 m with p = 10, p-center and p-median with p = 10. Sizes S
+  (400 x 80), M (1500 x 200), L (4000 x 400). spopt's p-center and p-median build n x m
+  assignment variables through PuLP; they run on S only (as does the stand-in p-median).
 * real gap problems: the sample city (Helsinki) and the Chengdu extract, residents from OSM
   buildings, existing facilities of the type kept as fixed sites, candidate sites at every
   third street node (a stand-in for embedsite.candidates), walk distances exact on the

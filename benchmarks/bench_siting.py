@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer-time-limit", type=float, default=120.0,
                         help="seconds given to each spopt solve")  # fmt: skip
     parser.add_argument("--models", default="LSCP,MCLP,PCenter,PMedian")
+    parser.add_argument("--sizes", default="S,M,L", help="random instance sizes to run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # PuLP 3.3 -> 4.0 notices
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine())
     print(f"spopt {spopt.__version__}, pulp {pulp.__version__}; peers: "
           f"{', '.join(peer_solvers(1.0))}")  # fmt: skip
-    sizes = ["S"] if args.quick else list(SIZES)
+    sizes = ["S"] if args.quick else args.sizes.split(",")
     models = args.models.split(",")
     show("Random instances (spopt objective / embedsite objective as *_ratio)",
          bench_random(sizes, models, args.repeat, args.peer_time_limit))  # fmt: skip

@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine())
     print(f"spopt {spopt.__version__}, pulp {pulp.__version__}; peers: "
           f"{', '.join(peer_solvers(1.0))}")  # fmt: skip
-    sizes = ["S"] if args.quick else args.sizes.split(",")
+    sizes = ["S"] if args.quick else [x for x in args.sizes.split(",") if x]
     models = args.models.split(",")
     show("Random instances (spopt objective / embedsite objective as *_ratio)",
          bench_random(sizes, models, args.repeat, args.peer_time_limit))  # fmt: skip

@@ -19,6 +19,7 @@ from embedsite import (
     facilities,
     network,
     scoring,
+    siting,
     standards,
 )
 from embedsite._config import config_context, get_config, set_config
@@ -56,5 +57,6 @@ __all__ = [
     "network",
     "scoring",
     "set_config",
+    "siting",
     "standards",
 ]

@@ -105,3 +105,19 @@ def test_bad_parameters():
         LSCP.from_cost_matrix(np.ones((2, 2)))
     with pytest.raises(InputError, match="radius"):
         LSCP.from_cost_matrix(np.ones((2, 2)), radius=-5)
+
+
+def test_time_limit_keeps_the_greedy_plan_and_a_lagrangian_bound():
+    from embedsite.errors import SolverTimeLimitWarning
+
+    rng = np.random.default_rng(0)
+    clients, sites = rng.uniform(0, 5000, (1500, 2)), rng.uniform(0, 5000, (200, 2))
+    cost = np.hypot(*(clients[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    model = LSCP.from_cost_matrix(cost, radius=600)
+    with pytest.warns(SolverTimeLimitWarning, match="time limit"):
+        res = model.solve(time_limit=0.0)
+    heur = model.solve("heuristic")
+    assert res.status == "time_limit"
+    assert res.objective <= heur.objective
+    assert 0 < res.bound <= res.objective and res.gap > 0
+    assert res.bound >= heur.bound  # at least the Lagrangian bound

@@ -131,6 +131,18 @@ class SitingModel:
             Name the results report coverage under.
         **params
             The model's own parameters (``radius``, ``p``, ``budget``...).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from embedsite.siting import MCLP
+        >>> cost = pd.DataFrame([[100, 900], [800, 200]], index=["home-a", "home-b"],
+        ...                     columns=["school", "library"])
+        >>> model = MCLP.from_cost_matrix(cost, radius=300, p=1, weights=[40, 60])
+        >>> model
+        MCLP(radius=300, p=1); 2 clients x 2 sites
+        >>> model.solve().selected.tolist()
+        ['library']
         """
         model = cls(**params)
         radius = getattr(model, "radius", None)
@@ -205,6 +217,30 @@ class SitingModel:
         **params
             The model's own parameters (``p``, ``budget``...; ``radius`` defaults to the
             type's walk radius).
+
+        Examples
+        --------
+        Close the sample city's health-station gap, keeping its 7 stations (candidate
+        sites here: every third street node):
+
+        >>> import embedsite.network as en, embedsite.demand as ed, embedsite.facilities as ef
+        >>> from embedsite import coverage
+        >>> from embedsite.siting import LSCP, MCLP
+        >>> path = "data/sample/helsinki.osm.pbf"
+        >>> net = en.from_osm_file(path)
+        >>> homes = ed.from_osm_file(path, net, on_far="drop")
+        >>> cov = coverage.compute(net, homes, ef.from_osm_file(path, net),
+        ...                        types=["community_health_station"])
+        >>> sites = net.snap(net.nodes.iloc[::3].reset_index(drop=True))
+        >>> sites = sites.rename(index="node:{}".format)
+        >>> plan = LSCP.from_coverage(cov, sites, "community_health_station").solve()
+        >>> len(plan.selected), len(plan.fixed), plan.status
+        (6, 7, 'optimal')
+        >>> plan.coverage_gain[["share_before", "share_after"]].round(2).values.tolist()
+        [[0.44, 1.0]]
+        >>> two = MCLP.from_coverage(cov, sites, "community_health_station", p=2).solve()
+        >>> round(float(two.coverage_gain["share_after"].iloc[0]), 2)
+        0.8
         """
         from embedsite.siting._from_coverage import build_problem
 
@@ -266,6 +302,15 @@ class SitingModel:
             Relative gap at which HiGHS may stop (default: prove optimality).
         seed
             Random seed of the heuristics.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedsite.siting import PCenter
+        >>> model = PCenter.from_cost_matrix(np.array([[100, 900], [700, 50]]), p=1)
+        >>> exact, quick = model.solve(), model.solve("heuristic")
+        >>> exact.objective, exact.status, quick.objective >= exact.objective
+        (700.0, 'optimal', True)
         """
         problem = self.problem
         if solver not in ("highs", "heuristic"):

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 
 from embedsite.errors import InfeasibleModelError, InputError, SolverError
-from embedsite.siting._cover import greedy_cover
+from embedsite.siting._cover import greedy_cover, lagrangian_cover_bound, reduce_cover
 from embedsite.siting._highs import solve_mip
 from embedsite.siting._problem import SitingProblem
 from embedsite.siting.base import Plan, SitingModel
@@ -101,7 +101,8 @@ class PCenter(SitingModel):
         values = _distinct(problem, active, lower)
         deadline = None if time_limit is None else time.perf_counter() + time_limit
         cand = np.flatnonzero(~problem.fixed)
-        stats: dict[str, int] = {"values": len(values), "mip_probes": 0, "greedy_probes": 0}
+        stats: dict[str, int] = {"values": len(values), "mip_probes": 0, "greedy_probes": 0,
+                                 "lagrangian_probes": 0}  # fmt: skip
 
         def probe(r: float) -> tuple[bool | None, np.ndarray]:
             """Whether radius r is achievable (None: undecided at the time limit)."""
@@ -123,15 +124,23 @@ class PCenter(SitingModel):
                 return True, cand[cover]
             if not exact:
                 return False, np.zeros(0, dtype=np.int64)
+            red = reduce_cover(sub, np.ones(len(need)), np.ones(len(cand), dtype=bool),
+                               np.ones(len(cand)))  # fmt: skip
+            # a Lagrangian bound above p proves "not achievable" without a MIP
+            if np.ceil(lagrangian_cover_bound(red.A, np.ones(red.A.shape[1]), len(cover))
+                       - 1e-9) > p:  # fmt: skip
+                stats["lagrangian_probes"] += 1
+                return False, np.zeros(0, dtype=np.int64)
             left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-            keep = np.flatnonzero(np.diff(sub.tocsc().indptr) > 0)
-            sub = sparse.csr_array(sub[:, keep])
+            keep = red.sites
+            sub = red.A
             n_rows, n_cols = sub.shape
             A_all = sparse.vstack([sub, sparse.csr_array(np.ones((1, n_cols)))], format="csr")
+            # a feasibility problem: any cover of at most p sites answers the probe
             out = solve_mip(
-                np.ones(n_cols), A_all, np.concatenate([np.ones(n_rows), [-np.inf]]),
+                np.zeros(n_cols), A_all, np.concatenate([np.ones(n_rows), [-np.inf]]),
                 np.concatenate([np.full(n_rows, np.inf), [float(p)]]), np.zeros(n_cols),
-                np.ones(n_cols), np.ones(n_cols, dtype=bool), time_limit=left, abs_gap=0.999,
+                np.ones(n_cols), np.ones(n_cols, dtype=bool), time_limit=left,
             )  # fmt: skip
             stats["mip_probes"] += 1
             if out.status == "infeasible":

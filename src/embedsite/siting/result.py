@@ -101,6 +101,17 @@ class SitingResult:
         kept; the assignment (index = client labels, only open sites); the objective
         recomputed by the model's own checker (which also re-checks its constraints); and
         that the bound does not cut off the objective.
+
+        Examples
+        --------
+        >>> import dataclasses, numpy as np
+        >>> from embedsite.siting import LSCP
+        >>> res = LSCP.from_cost_matrix(np.array([[100.0, 900.0]]), radius=300).solve()
+        >>> res.verify()  # already done when the result was made
+        >>> dataclasses.replace(res, objective=0.0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        embedsite.errors.SolverError: LSCP: the objective reported (0.0) differs ... (1.0)
         """
         prob = self.problem
         if self.status not in _STATUSES:
@@ -179,6 +190,16 @@ class SitingResult:
         has one), ``clients`` (clients assigned), ``served`` (their weight), plus every
         column of the site table the problem was built from (geometry included; without
         one, the geometry is empty).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedsite.siting import MCLP
+        >>> cost = np.array([[100.0, 900.0], [150.0, 900.0], [900.0, 100.0]])
+        >>> res = MCLP.from_cost_matrix(cost, radius=300, p=1, fixed=[1]).solve()
+        >>> gdf = res.to_geodataframe()
+        >>> gdf.index.tolist(), gdf["new"].tolist(), gdf["served"].tolist()
+        ([1, 0], [False, True], [1.0, 2.0])
         """
         prob = self.problem
         labels = prob.site_labels[self.open_mask]

@@ -172,7 +172,7 @@ def write_report(
     coverage: Coverage,
     *,
     scores: gpd.GeoDataFrame | None = None,
-    plan: gpd.GeoDataFrame | None = None,
+    plan: Any = None,
     title: str = "社区嵌入式服务设施评估 Community embedded service facilities",
     map_types: Sequence[str] | None = None,
     max_rows: int = 200,
@@ -191,8 +191,9 @@ def write_report(
         :func:`embedsite.scoring.score` output (with ``_after`` columns when it was scored
         with the plan).
     plan
-        New sites (GeoDataFrame with ``facility_type``, any CRS): the report recomputes the
-        coverage after it and tabulates the gain per type.
+        New sites (GeoDataFrame with ``facility_type``, any CRS), a siting result or a list
+        of them (:func:`embedsite.scoring.plan_sites`): the report recomputes the coverage
+        after it and tabulates the gain per type.
     title
         Page title.
     map_types
@@ -207,8 +208,9 @@ def write_report(
         ``"auto"``, ``"zh"`` or ``"en"`` for the map labels (see :mod:`embedsite.plotting`).
     """
     from embedsite import __version__
-    from embedsite.scoring import norms, with_plan
+    from embedsite.scoring import norms, plan_sites, with_plan
 
+    plan = plan_sites(plan) if plan is not None else None
     target = Path(path)
     if target.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"the report is an HTML file; give a path ending in .html, not {target}")

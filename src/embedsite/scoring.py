@@ -52,7 +52,7 @@ from embedsite.errors import CRSError, EmptyInputError, InputError, MissingColum
 from embedsite.facilities import POINT_COLUMNS, SNAP_COLUMNS, Facilities
 from embedsite.standards import Standards
 
-__all__ = ["HEX_SIZE_M", "METRICS", "hex_grid", "norms", "score", "with_plan"]
+__all__ = ["HEX_SIZE_M", "METRICS", "hex_grid", "norms", "plan_sites", "score", "with_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,43 @@ def hex_grid(
 
 
 # --------------------------------------------------------------------------- the plan
-def with_plan(
-    coverage: Coverage, plan: gpd.GeoDataFrame, *, max_distance: float = 500.0
-) -> Coverage:
+def plan_sites(plan: Any) -> gpd.GeoDataFrame:
+    """The new sites of a plan as one GeoDataFrame with ``facility_type``.
+
+    ``plan`` is a GeoDataFrame of new sites (returned as is), a siting result
+    (:class:`~embedsite.siting.SitingResult` or
+    :class:`~embedsite.siting.CompositeResult`: their ``new_sites()``), or a list of
+    these (one plan per facility type, say), concatenated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedsite.siting import MCLP
+    >>> res = MCLP.from_cost_matrix(np.array([[100.0, 900.0]]), radius=300, p=1).solve()
+    >>> plan_sites([res, res]).shape[0]
+    2
+    """
+    if isinstance(plan, gpd.GeoDataFrame):
+        return plan
+    if hasattr(plan, "new_sites"):
+        out: gpd.GeoDataFrame = plan.new_sites()
+        return out
+    if isinstance(plan, list | tuple):
+        if not plan:
+            raise InputError("the plan is an empty list; pass at least one result or GeoDataFrame")
+        parts = [plan_sites(p) for p in plan]
+        crs = next((p.crs for p in parts if p.crs is not None), None)
+        parts = [p.to_crs(crs) if p.crs is not None and crs is not None else p for p in parts]
+        frame = pd.concat(parts, keys=range(len(parts)))
+        frame.index = pd.Index([f"{k}:{i}" for k, i in frame.index], name="site")
+        return gpd.GeoDataFrame(frame, geometry=parts[0].geometry.name, crs=crs)
+    raise InputError(
+        "the plan must be a GeoDataFrame of new sites, a siting result (SitingResult, "
+        f"CompositeResult) or a list of them, not {type(plan).__name__}"
+    )
+
+
+def with_plan(coverage: Coverage, plan: Any, *, max_distance: float = 500.0) -> Coverage:
     """Coverage after adding the sites of a plan to the existing facilities.
 
     Parameters
@@ -197,9 +231,10 @@ def with_plan(
 
 
 def _add_sites(
-    facilities: Facilities, plan: gpd.GeoDataFrame, coverage: Coverage, *, max_distance: float
+    facilities: Facilities, plan: Any, coverage: Coverage, *, max_distance: float
 ) -> Facilities:
     """A new Facilities: the existing points plus the plan's sites, snapped (labels plan:...)."""
+    plan = plan_sites(plan)
     if not isinstance(plan, gpd.GeoDataFrame):
         raise InputError(f"the plan must be a GeoDataFrame of new sites, not {type(plan).__name__}")
     if plan.crs is None:
@@ -481,7 +516,7 @@ def score(
     coverage: Coverage,
     standards: Standards | None = None,
     *,
-    plan: gpd.GeoDataFrame | Coverage | None = None,
+    plan: Any = None,
     weights: Mapping[str, float] | None = None,
     name_column: str | None = None,
     coverage_target: float = 1.0,
@@ -500,7 +535,8 @@ def score(
     standards
         The standards to read clauses and norms from; by default the coverage's.
     plan
-        New sites (see :func:`with_plan`), or an already recomputed coverage after the plan.
+        New sites (a GeoDataFrame, a siting result or a list of them, see :func:`plan_sites`),
+        or an already recomputed coverage after the plan.
         The same columns then appear again with the suffix ``_after`` (``score_after``,
         ``nursery.share_covered_after``...), plus ``score_gain``.
     weights

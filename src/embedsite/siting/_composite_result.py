@@ -273,6 +273,34 @@ class CompositeResult:
             out = out.join(extra)
         return out
 
+    def new_sites(self) -> gpd.GeoDataFrame:
+        """One row per (site, type) the plan opens, with ``facility_type``: a plan to score.
+
+        A complex hosting three types gives three rows at the same place (labelled
+        ``site:type``), each with the floor area that type takes (``floor_area_m2``) and the
+        site it belongs to (``site``); the input of :func:`embedsite.scoring.score`
+        (``plan=``) and :func:`embedsite.report.write_report`.
+        """
+        pr = self.problem
+        idx = np.flatnonzero(self._open)
+        rows_j, rows_t = np.nonzero(self.hosts_array[idx])
+        sites = pr.site_labels[idx[rows_j]]
+        types = [pr.types[t] for t in rows_t]
+        labels = pd.Index([f"{s}:{t}" for s, t in zip(sites, types, strict=True)], name="site_type")
+        out = pd.DataFrame(
+            {
+                "site": np.asarray(sites, dtype=object),
+                "facility_type": types,
+                "floor_area_m2": pr.area[rows_t],
+                "is_complex": self.hosts_array[idx[rows_j]].sum(axis=1) >= 2,
+            },
+            index=labels,
+        )
+        if pr.sites is not None:
+            geom = pr.sites.geometry.loc[out["site"]].to_numpy()
+            return gpd.GeoDataFrame(out, geometry=geom, crs=pr.sites.crs)
+        return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * len(out), index=out.index))
+
     def _rule_area(self, j: int) -> float:
         if self.complex_area == "used":
             return float(self.hosts_array[j] @ self.problem.area)

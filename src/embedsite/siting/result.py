@@ -223,6 +223,27 @@ class SitingResult:
             return gpd.GeoDataFrame(out.join(extra[cols]), geometry="geometry", crs=prob.sites.crs)
         return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * len(out), index=out.index))
 
+    def new_sites(self) -> gpd.GeoDataFrame:
+        """The new sites only, one row each, with ``facility_type``: a plan to score.
+
+        The input of :func:`embedsite.scoring.score` (``plan=``) and
+        :func:`embedsite.report.write_report`: every column of :meth:`to_geodataframe` for
+        the sites this plan opens, and ``facility_type`` (the type planned).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedsite.siting import MCLP
+        >>> cost = np.array([[100.0, 900.0], [150.0, 900.0], [900.0, 100.0]])
+        >>> res = MCLP.from_cost_matrix(cost, radius=300, p=1, fixed=[1]).solve()
+        >>> res.new_sites().index.tolist()
+        [0]
+        """
+        out = self.to_geodataframe()
+        out = out[out["new"].to_numpy(bool)].copy()
+        out["facility_type"] = self.problem.facility_type
+        return out
+
     def summary(self) -> pd.Series:
         """One line per headline figure (model, status, objective, bound, gap, sites...)."""
         return pd.Series(

@@ -142,7 +142,7 @@ def test_heuristic_never_below_optimum(
     assert sol.selected.size == fixed.sum() + min(p, (~fixed).sum())
 
 
-# --------------------------------------------------------------------------------- bounds, truncation
+# ------------------------------------------------------------------------ bounds, truncation
 
 
 @pytest.mark.parametrize("seed", range(4))

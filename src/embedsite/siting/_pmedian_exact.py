@@ -324,14 +324,24 @@ def _local_search(C: np.ndarray, w: np.ndarray, sel: np.ndarray) -> tuple[np.nda
         if p == 1:  # one open site: the exact answer is the best column
             col_cost = w @ C
             return np.array([int(np.argmin(col_cost))]), float(col_cost.min())
-        ii, jj = np.nonzero(d2[:, None] > C)
-        cij = C[ii, jj]
-        wi = w[ii]
-        gain = np.bincount(jj, weights=wi * np.maximum(d1[ii] - cij, 0.0), minlength=n)
         loss = np.bincount(a1, weights=w * (d2 - d1), minlength=p)
-        extra = np.bincount(
-            a1[ii] * n + jj, weights=wi * (d2[ii] - np.maximum(cij, d1[ii])), minlength=p * n
-        ).reshape(p, n)
+        near = d2[:, None] > C
+        if np.count_nonzero(near) > 0.05 * near.size:
+            # many (client, site) pairs inside the second-nearest distance (small p): dense
+            # arithmetic and one matrix product (clients grouped by their nearest open site)
+            gain = w @ np.maximum(d1[:, None] - C, 0.0)
+            m_ext = np.maximum(d2[:, None] - np.maximum(C, d1[:, None]), 0.0) * w[:, None]
+            group = np.zeros((p, C.shape[0]))
+            group[a1, np.arange(C.shape[0])] = 1.0
+            extra = group @ m_ext
+        else:
+            ii, jj = np.nonzero(near)
+            cij = C[ii, jj]
+            wi = w[ii]
+            gain = np.bincount(jj, weights=wi * np.maximum(d1[ii] - cij, 0.0), minlength=n)
+            extra = np.bincount(
+                a1[ii] * n + jj, weights=wi * (d2[ii] - np.maximum(cij, d1[ii])), minlength=p * n
+            ).reshape(p, n)
         profit = extra + gain[None, :] - loss[:, None]
         profit[:, sel] = -np.inf
         k = int(np.argmax(profit))

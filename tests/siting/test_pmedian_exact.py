@@ -169,7 +169,7 @@ def test_truncation_loop_raises_caps_and_stays_exact(monkeypatch: pytest.MonkeyP
         n = C.shape[1]
         return pe._Lagr(-np.inf, np.zeros(n, bool), np.zeros(n, bool), 0, np.arange(0), np.zeros(0))
 
-    def poor_start(C, w, p, seed, restarts):  # type: ignore[no-untyped-def]
+    def poor_start(C, w, p, seed, restarts, deadline=np.inf):  # type: ignore[no-untyped-def]
         sel = np.argsort(w @ C)[::-1][:p]  # the p worst single sites
         return np.sort(sel), float(w @ C[:, sel].min(axis=1)), 0
 

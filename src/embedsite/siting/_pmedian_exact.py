@@ -313,8 +313,10 @@ def _greedy(C: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
-def _local_search(C: np.ndarray, w: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, float]:
-    """Best-improvement swap until no (in, out) pair improves; all pairs evaluated at once."""
+def _local_search(
+    C: np.ndarray, w: np.ndarray, sel: np.ndarray, deadline: float = math.inf
+) -> tuple[np.ndarray, float]:
+    """Best-improvement swap until no (in, out) pair improves (or the deadline passes)."""
     n = C.shape[1]
     p = sel.size
     sel = sel.copy()
@@ -346,23 +348,30 @@ def _local_search(C: np.ndarray, w: np.ndarray, sel: np.ndarray) -> tuple[np.nda
         profit[:, sel] = -np.inf
         k = int(np.argmax(profit))
         r, j = divmod(k, n)
-        if profit[r, j] <= scale:
+        if profit[r, j] <= scale or time.perf_counter() > deadline:
             return np.sort(sel), float(w @ d1)
         sel[r] = j
 
 
 def _heuristic(
-    C: np.ndarray, w: np.ndarray, p: int, seed: int, restarts: int | None
+    C: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    seed: int,
+    restarts: int | None,
+    deadline: float = math.inf,
 ) -> tuple[np.ndarray, float, int]:
     """Best of greedy + swap and ``restarts`` random starts + swap (reduced problem)."""
     n = C.shape[1]
     if restarts is None:
         restarts = 8 if p <= 10 else (3 if p <= 30 else 0)
         restarts = min(restarts, max(0, int(3e6 // max(1, C.size))))
-    best, best_obj = _local_search(C, w, _greedy(C, w, p))
+    best, best_obj = _local_search(C, w, _greedy(C, w, p), deadline)
     rng = np.random.default_rng(seed)
     for _ in range(restarts):
-        sel, obj = _local_search(C, w, rng.choice(n, size=p, replace=False))
+        if time.perf_counter() > deadline:
+            break
+        sel, obj = _local_search(C, w, rng.choice(n, size=p, replace=False), deadline)
         if obj < best_obj - 1e-12 * max(1.0, best_obj):
             best, best_obj = sel, obj
     return best, best_obj, restarts
@@ -732,7 +741,7 @@ def solve_pmedian(
     if triv is not None:
         return _finish(red, triv[0], triv[1], "optimal", t0, stats)
     C, ww, k = red.C, red.w, red.p
-    sel, ub, _ = _heuristic(C, ww, k, seed, None)
+    sel, ub, _ = _heuristic(C, ww, k, seed, None, t0 + 0.3 * (deadline - t0))
     best = sel
     t1 = time.perf_counter()
     stats.update(heuristic_objective=ub + red.offset, time_heuristic_s=t1 - t0)

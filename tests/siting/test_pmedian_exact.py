@@ -108,7 +108,7 @@ def _instances(draw: st.DrawFn) -> tuple[np.ndarray, int, np.ndarray, np.ndarray
     return cost, p, w, fixed
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_instances())
 def test_exact_equals_brute_force(inst: tuple[np.ndarray, int, np.ndarray, np.ndarray]) -> None:
     cost, p, w, fixed = inst
@@ -127,7 +127,7 @@ def test_exact_equals_brute_force(inst: tuple[np.ndarray, int, np.ndarray, np.nd
     assert sol.stats["unreached_clients"] == int(keep.sum() - np.sum(reached))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(_instances())
 def test_heuristic_never_below_optimum(
     inst: tuple[np.ndarray, int, np.ndarray, np.ndarray],

@@ -49,6 +49,12 @@ import numpy as np
 from scipy import sparse
 
 from embedsite.errors import InputError, SolverError
+from embedsite.siting._pmedian_heuristic import (
+    _greedy,
+    _heuristic,
+    _local_search,
+    _nearest_two,
+)
 
 __all__ = ["PMedianSolution", "heuristic_pmedian", "solve_pmedian", "unreached_penalty"]
 
@@ -271,110 +277,6 @@ def _finish(
         raise SolverError(f"p-median bound {bound} exceeds the objective {obj}: please report")
     stats.update(unreached_clients=unreached, penalty=red.penalty, integral=red.integral)
     return PMedianSolution(selected, obj, min(bound, obj), status, time.perf_counter() - t0, stats)
-
-
-# ---------------------------------------------------------------------------------------------
-# heuristic: greedy + vectorised fast interchange
-# ---------------------------------------------------------------------------------------------
-
-
-def _nearest_two(C: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distance to the nearest open site, its position in ``sel``, distance to the second."""
-    cs = C[:, sel]
-    if sel.size == 1:
-        return cs[:, 0], np.zeros(len(C), dtype=np.int64), np.full(len(C), np.inf)
-    part = np.argpartition(cs, 1, axis=1)[:, :2]
-    rows = np.arange(len(C))
-    a, b = cs[rows, part[:, 0]], cs[rows, part[:, 1]]
-    swap = b < a
-    a1 = np.where(swap, part[:, 1], part[:, 0])
-    return np.minimum(a, b), a1, np.maximum(a, b)
-
-
-def _greedy(C: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
-    """Greedy add with incremental gains (only clients whose distance drops are touched)."""
-    d = C.max(axis=1)
-    gain = w @ (d[:, None] - C)
-    chosen: list[int] = []
-    is_open = np.zeros(C.shape[1], dtype=bool)
-    for _ in range(p):
-        g = np.where(is_open, -np.inf, gain)
-        j = int(np.argmax(g))
-        chosen.append(j)
-        is_open[j] = True
-        new_d = np.minimum(d, C[:, j])
-        hit = np.flatnonzero(new_d < d)
-        if hit.size:
-            sub = C[hit]
-            gain -= w[hit] @ (
-                np.maximum(d[hit, None] - sub, 0) - np.maximum(new_d[hit, None] - sub, 0)
-            )
-        d = new_d
-    return np.array(chosen, dtype=np.int64)
-
-
-def _local_search(
-    C: np.ndarray, w: np.ndarray, sel: np.ndarray, deadline: float = math.inf
-) -> tuple[np.ndarray, float]:
-    """Best-improvement swap until no (in, out) pair improves (or the deadline passes)."""
-    n = C.shape[1]
-    p = sel.size
-    sel = sel.copy()
-    scale = 1e-12 * max(1.0, float(w.sum() * C.max()))
-    while True:
-        d1, a1, d2 = _nearest_two(C, sel)
-        if p == 1:  # one open site: the exact answer is the best column
-            col_cost = w @ C
-            return np.array([int(np.argmin(col_cost))]), float(col_cost.min())
-        loss = np.bincount(a1, weights=w * (d2 - d1), minlength=p)
-        near = d2[:, None] > C
-        if np.count_nonzero(near) > 0.05 * near.size:
-            # many (client, site) pairs inside the second-nearest distance (small p): dense
-            # arithmetic and one matrix product (clients grouped by their nearest open site)
-            gain = w @ np.maximum(d1[:, None] - C, 0.0)
-            m_ext = np.maximum(d2[:, None] - np.maximum(C, d1[:, None]), 0.0) * w[:, None]
-            group = np.zeros((p, C.shape[0]))
-            group[a1, np.arange(C.shape[0])] = 1.0
-            extra = group @ m_ext
-        else:
-            ii, jj = np.nonzero(near)
-            cij = C[ii, jj]
-            wi = w[ii]
-            gain = np.bincount(jj, weights=wi * np.maximum(d1[ii] - cij, 0.0), minlength=n)
-            extra = np.bincount(
-                a1[ii] * n + jj, weights=wi * (d2[ii] - np.maximum(cij, d1[ii])), minlength=p * n
-            ).reshape(p, n)
-        profit = extra + gain[None, :] - loss[:, None]
-        profit[:, sel] = -np.inf
-        k = int(np.argmax(profit))
-        r, j = divmod(k, n)
-        if profit[r, j] <= scale or time.perf_counter() > deadline:
-            return np.sort(sel), float(w @ d1)
-        sel[r] = j
-
-
-def _heuristic(
-    C: np.ndarray,
-    w: np.ndarray,
-    p: int,
-    seed: int,
-    restarts: int | None,
-    deadline: float = math.inf,
-) -> tuple[np.ndarray, float, int]:
-    """Best of greedy + swap and ``restarts`` random starts + swap (reduced problem)."""
-    n = C.shape[1]
-    if restarts is None:
-        restarts = 8 if p <= 10 else (3 if p <= 30 else 0)
-        restarts = min(restarts, max(0, int(3e6 // max(1, C.size))))
-    best, best_obj = _local_search(C, w, _greedy(C, w, p), deadline)
-    rng = np.random.default_rng(seed)
-    for _ in range(restarts):
-        if time.perf_counter() > deadline:
-            break
-        sel, obj = _local_search(C, w, rng.choice(n, size=p, replace=False), deadline)
-        if obj < best_obj - 1e-12 * max(1.0, best_obj):
-            best, best_obj = sel, obj
-    return best, best_obj, restarts
 
 
 def _trivial(red: _Reduced) -> tuple[np.ndarray, float] | None:
@@ -768,7 +670,7 @@ def solve_pmedian(
     if ub - lb > delta and lag.sites.size == k:
         # Lagrangian heuristic: swap search from the Lagrangian solution; a better incumbent
         # means a second, short pass fixes more sites (earlier fixings stay valid)
-        sel2, ub2 = _local_search(C, ww, np.unique(lag.sites))
+        sel2, ub2 = _local_search(C, ww, np.unique(lag.sites), t1 + 0.5 * (deadline - t1))
         if sel2.size == k and ub2 < ub - 1e-9 * max(1.0, ub):
             sel, ub, best = sel2, ub2, sel2
             delta, _ = tolerance(ub)
@@ -822,7 +724,7 @@ def solve_pmedian(
             if np.isin(forced, sel).all() and (pos[sel] >= 0).sum() == ks:
                 start = pos[sel][pos[sel] >= 0]
             else:
-                start, _ = _local_search(Cs, ww, _greedy(Cs, ww, ks))
+                start, _ = _local_search(Cs, ww, _greedy(Cs, ww, ks), deadline)
             never = np.partition(Cs, Cs.shape[1] - ks, axis=1)[:, Cs.shape[1] - ks]
             cap = np.minimum(_kth_open(Cs, start, _CAP_RANK), never)
             while True:

@@ -146,6 +146,8 @@ def _heuristic(
     n = C.shape[1]
     if restarts is None:
         restarts = 8 if p <= 10 else (3 if p <= 30 else 0)
+        if C.size <= 50_000:  # small matrices: the exact stage finds the rest faster
+            restarts = min(restarts, 2)
         restarts = min(restarts, max(0, int(3e6 // max(1, C.size))))
     best, best_obj = _local_search(C, w, _greedy(C, w, p), deadline)
     rng = np.random.default_rng(seed)

@@ -73,6 +73,10 @@ _HIGHS_EXTRA: dict[str, Any] = {
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_heuristic_run_feasibility_jump": False,
     "mip_allow_restart": False,
+    # no strong branching: pseudo-costs from the first branchings are enough here, and
+    # strong branching on the degenerate radius LP cost more than it saved (n = 600-900:
+    # 1.3-2x faster to the proof, measured)
+    "mip_pscost_minreliable": 0,
 }
 
 

@@ -26,9 +26,9 @@ ORLIB = SHARED / "orlib"
 
 def _value(cost: np.ndarray, w: np.ndarray, sel: np.ndarray) -> float:
     """Objective of an open set, with the documented inf penalty (independent recomputation)."""
-    c = np.where(np.isinf(cost), unreached_penalty(cost), cost)
+    c = np.where(np.isinf(cost), unreached_penalty(cost, w), cost)
     if len(sel) == 0:
-        return float(w.sum() * unreached_penalty(cost))
+        return float(w.sum() * unreached_penalty(cost, w))
     return float(w @ c[:, list(sel)].min(axis=1))
 
 
@@ -239,7 +239,7 @@ def test_unreachable_clients_counted_and_weight_zero_dropped() -> None:
         0
     ]  # reaches 2 of 3 clients; site 1 also reaches 2 but costs 10
     assert sol.stats["unreached_clients"] == 1
-    assert sol.objective == 1 + 2 + unreached_penalty(cost)
+    assert sol.objective == 1 + 2 + unreached_penalty(cost, w)
     sol = solve_pmedian(cost, 1, weights=np.array([1.0, 1.0, 1.0, 1.0]))
     assert sol.stats["unreached_clients"] == 2
 

@@ -60,6 +60,7 @@ __all__ = ["PMedianSolution", "heuristic_pmedian", "solve_pmedian", "unreached_p
 
 logger = logging.getLogger(__name__)
 
+_MAX_WEIGHT_RATIO = 1e9  # cap of W / w_min in unreached_penalty
 _REL_TOL = 1e-7  # relative optimality tolerance for non-integer costs
 _INT_DELTA = 0.999  # with integer costs, any solution better than UB is <= UB - 1
 _DEBUG_HIGHS = False
@@ -121,23 +122,37 @@ class PMedianSolution:
         return max(0.0, (self.objective - self.bound) / self.objective)
 
 
-def unreached_penalty(cost: np.ndarray) -> float:
+def unreached_penalty(cost: np.ndarray, weights: np.ndarray | None = None) -> float:
     """The finite cost that stands for ``inf`` (a client no open site reaches).
 
-    ``M = (largest finite cost + 1) * number of clients``: with unit weights, leaving one
-    more client unreached costs more than any finite assignment of all the others, so the
-    solver first reaches as many clients as it can, then minimises distance.
+    ``M = (largest finite cost + 1) * W / w_min``, with ``W`` the total and ``w_min`` the
+    smallest positive client weight (``W / w_min`` is the number of clients without
+    weights): leaving one more client unreached, even the lightest, costs more than any
+    finite assignment of all the others, so the solver first reaches as many clients as it
+    can (by weight), then minimises distance. ``W / w_min`` is capped at ``1e9``.
 
     Examples
     --------
     >>> import numpy as np
     >>> unreached_penalty(np.array([[1.0, np.inf], [3.0, 2.0]]))
     8.0
+    >>> unreached_penalty(np.array([[1.0, np.inf], [3.0, 2.0]]), np.array([1.0, 3.0]))
+    16.0
     """
     c = np.asarray(cost, dtype=float)
     finite = c[np.isfinite(c)]
     top = float(finite.max()) if finite.size else 0.0
-    return (top + 1.0) * max(1, c.shape[0])
+    if weights is None:
+        return (top + 1.0) * max(1, c.shape[0])
+    w = np.asarray(weights, dtype=float)
+    pos = w[w > 0]
+    if pos.size == 0:
+        return top + 1.0
+    with np.errstate(over="ignore"):
+        ratio = float(pos.sum() / pos.min())
+    # capped so the model stays well scaled: beyond a weight ratio of 1e9 the lightest
+    # clients may be left unreached in favour of shorter walks for the heaviest
+    return (top + 1.0) * min(ratio, _MAX_WEIGHT_RATIO)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,7 +234,7 @@ def _is_integral(x: np.ndarray) -> bool:
 
 
 def _reduce(c: np.ndarray, w: np.ndarray, f: np.ndarray, p: int) -> _Reduced:
-    penalty = unreached_penalty(c)
+    penalty = unreached_penalty(c, w)
     cp = np.where(np.isinf(c), penalty, c)
     fixed_idx = np.flatnonzero(f)
     new_idx = np.flatnonzero(~f)

@@ -17,6 +17,7 @@ from embedsite._graphbuild import ranges
 from embedsite.errors import InputError, SolverError
 from embedsite.siting._composite_heuristic import greedy_hosts, prune
 from embedsite.siting._composite_result import CompositeProblem, CompositeResult, Status
+from embedsite.siting._highs import new_highs
 
 if TYPE_CHECKING:
     from embedsite.siting.composite import CompositePlan
@@ -262,10 +263,7 @@ def solve_mip(
             can &= pr.floor_area >= rule.min_floor_area_m2
         upper[off_k : off_k + n] = can.astype(float)
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", 0)
+    h = new_highs(random_seed=0)
     if time_limit is not None:
         if not time_limit > 0:
             raise InputError(f"time_limit must be > 0 seconds, not {time_limit!r}")

@@ -7,18 +7,68 @@ Python and never through a modelling layer such as PuLP.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
 from embedsite.errors import SolverError
 
-__all__ = ["MipOutcome", "solve_mip"]
+__all__ = ["MipOutcome", "new_highs", "solve_mip"]
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _silence_banner() -> None:
+    """Create the process's first ``Highs`` with the C-level stdout muted.
+
+    HiGHS prints its name and licence to stdout when the first solver object of a process is
+    made, whatever ``output_flag`` says; a library must not write to the caller's stdout
+    (the CLI's tables, a notebook's cells), so that first object is made here, once, with
+    file descriptor 1 pointed at the null device.
+    """
+    import highspy
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (captured, notebook)
+        fd = 1
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def new_highs(**options: Any) -> Any:
+    """A quiet ``highspy.Highs`` with ``options`` set (``output_flag`` off by default).
+
+    Every embedsite model makes its solver here. No model sets ``threads``: HiGHS keeps one
+    thread scheduler per process and refuses to run a model asking for another thread count
+    than the first one made (``resetGlobalScheduler``), so one model setting it would break
+    every later solve of another in the same process.
+    """
+    import highspy
+
+    with contextlib.suppress(OSError):
+        _silence_banner()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for key, value in options.items():
+        h.setOptionValue(key, value)
+    return h
 
 
 @dataclass(frozen=True)
@@ -81,9 +131,7 @@ def solve_mip(
     if kinds.any():
         lp.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
     lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", 0)
+    h = new_highs(random_seed=0)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     if mip_gap is not None:

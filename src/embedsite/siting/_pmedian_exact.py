@@ -49,6 +49,7 @@ import numpy as np
 from scipy import sparse
 
 from embedsite.errors import InputError, SolverError
+from embedsite.siting._highs import new_highs
 from embedsite.siting._pmedian_heuristic import (
     _greedy,
     _heuristic,
@@ -561,9 +562,7 @@ def _solve_radius(
     import highspy
 
     lp, zc, zv, _ = _radius_model(C, w, cap, p)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", _DEBUG_HIGHS)
-    h.setOptionValue("threads", 1)
+    h = new_highs(output_flag=_DEBUG_HIGHS)
     for key, value in _HIGHS_EXTRA.items():
         h.setOptionValue(key, value)
     h.setOptionValue("random_seed", int(seed))

@@ -113,10 +113,12 @@ class PMedian(SitingModel):
 
     def _finish(self, problem: SitingProblem, sol, stats: dict) -> Plan:  # type: ignore[no-untyped-def]
         open_new = np.setdiff1d(sol.selected, np.flatnonzero(problem.fixed))
-        if not np.isfinite(sol.objective):
-            mask = problem.fixed.copy()
-            mask[open_new] = True
-            left = np.flatnonzero((problem.weights > 0) & ~np.isfinite(problem.open_cost(mask)))
+        mask = problem.fixed.copy()
+        mask[open_new] = True
+        left = np.flatnonzero((problem.weights > 0) & ~np.isfinite(problem.open_cost(mask)))
+        # the core charges an unreachable client a penalty that outweighs any walk, so an
+        # exact plan leaving one unreached means no plan of p new sites reaches everybody
+        if len(left) and problem.unreached_cost is None:
             shown = problem.client_labels[left][:5].tolist()
             raise InfeasibleModelError(
                 f"no plan of {self.p} new sites found reaches every client: {len(left)} stay "

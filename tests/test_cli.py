@@ -12,14 +12,23 @@ from embedsite.cli import app
 runner = CliRunner()
 
 
-def test_demo_on_the_shipped_sample():
-    result = runner.invoke(app, ["demo"])
+def test_demo_on_the_shipped_sample(tmp_path):
+    """The whole pipeline: network, residents, supply, coverage, candidates, plan, scores."""
+    out = tmp_path / "demo.html"
+    result = runner.invoke(app, ["demo", "--report", str(out)])
     assert result.exit_code == 0, result.output
+    assert "Scores 评分" in result.output and "score_after" in result.output
+    text = out.read_text(encoding="utf-8")
+    assert '<section id="scores">' in text and "data:image/png;base64," in text
+    assert '<section id="plan">' in text
     assert "步行网络" in result.output
     assert "street_length_km" in result.output
     assert "居民" in result.output and "households 户数" in result.output
     assert "现有设施" in result.output and "community_health_station" in result.output
     assert "步行覆盖" in result.output and "share_covered" in result.output
+    assert "候选点位" in result.output and "leftover_corner" in result.output
+    assert "一站式" in result.output and "share_composite" in result.output
+    assert "综合体点位" in result.output
 
 
 def test_network_writes_a_file(tmp_path):
@@ -93,15 +102,6 @@ def _facility_table():
                   shapely.Point(24.9500, 60.1720)],
         crs=4326,
     )  # fmt: skip
-
-
-def test_demo_prints_scores_and_writes_a_report(tmp_path):
-    out = tmp_path / "demo.html"
-    result = runner.invoke(app, ["demo", "--report", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "Scores 评分" in result.output and "score" in result.output
-    text = out.read_text(encoding="utf-8")
-    assert '<section id="scores">' in text and "data:image/png;base64," in text
 
 
 def test_coverage_command_writes_the_tables(tmp_path, helsinki_net):
@@ -305,3 +305,55 @@ def test_residents_from_points_and_polygons(tmp_path, helsinki_net):
         assert table["population"].sum() == pytest.approx(total), layer
     bad = runner.invoke(app, ["score", str(SAMPLE), "--residents", str(tmp_path / "people.csv")])
     assert bad.exit_code == 2 and "--population-column" in bad.output
+
+
+def _sample() -> str:
+    from embedsite.cli import sample_path
+
+    return str(sample_path())
+
+
+def test_site_mclp_writes_the_new_sites_and_they_score(tmp_path, helsinki_net):
+    """The plan the site command writes is the plan a solver returns, and it scores."""
+    import geopandas as gpd
+
+    out = tmp_path / "plan.gpkg"
+    result = runner.invoke(app, ["site", _sample(), "--type", "托育", "--p", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "optimal" in result.output and "newly_covered" in result.output
+    plan = gpd.read_file(out)
+    assert len(plan) == 2 and set(plan["facility_type"]) == {"nursery"}
+    scored = tmp_path / "scores.csv"
+    again = runner.invoke(app, ["score", _sample(), "--types", "nursery", "--plan", str(out),
+                                "-o", str(scored)])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    import pandas as pd
+
+    table = pd.read_csv(scored)
+    assert table["nursery.covered_after"].sum() > table["nursery.covered"].sum()
+
+
+def test_site_composite_compares_both_plans(tmp_path):
+    out = tmp_path / "plan.geojson"
+    result = runner.invoke(app, ["site", _sample(), "--model", "composite", "--p", "2",
+                                 "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "share_composite" in result.output and "share_scattered" in result.output
+    assert out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["--p", "2"], "--type"),
+        (["--type", "托育", "--model", "knapsack"], "--model must be one of"),
+        (["--type", "托育", "--model", "pmedian"], "--p N"),
+        (["--type", "托育"], "--p N (new sites) or --budget"),
+        (["--type", "托育", "--p", "2", "--solver", "cplex"], "--solver"),
+        (["--type", "rocket_launch_site", "--p", "1"], "rocket_launch_site"),
+    ],
+)
+def test_site_errors_are_one_paragraph(args, phrase):
+    result = runner.invoke(app, ["site", _sample(), *args])
+    assert result.exit_code == 2, result.output
+    assert phrase in result.output and "Traceback" not in result.output

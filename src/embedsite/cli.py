@@ -84,9 +84,12 @@ def demo(
 ) -> None:
     """Run the pipeline on the shipped sample (central Helsinki) and print what it found.
 
-    Stages so far: the pedestrian network, the residents (demand), the existing facilities
-    (supply), all snapped to the network, who can walk to each type (coverage) and the
-    scores of a 500 m hexagon grid; ``--report`` writes the HTML report.
+    The whole pipeline: the pedestrian network, the residents (demand), the existing
+    facilities (supply), all snapped to the network, who can walk to each type (coverage),
+    candidate sites (OSM buildings and leftover corners), a plan of four sites for the core
+    types (nursery, elderly day care, canteen, after-school care) as composite complexes
+    against scattered 插花 sites, and the scores of a 500 m hexagon grid before and after the
+    plan; ``--report`` writes the HTML report.
     """
     import embedsite.demand as ed
     import embedsite.facilities as ef
@@ -123,14 +126,23 @@ def demo(
                 }
             )
         )
+        sites = _osm_candidates(path, net)
+        typer.echo("\n== Candidate sites 候选点位 ==")
+        typer.echo(sites.summary()[["count", "floor_area_m2"]].to_string(
+            float_format=lambda v: f"{v:,.0f}"))  # fmt: skip
+        from embedsite.siting import CompositePlan
+
+        plan = CompositePlan.from_coverage(cov, sites, types=list(DEMO_TYPES), p=4)
+        both = plan.compare(time_limit=60)
+        _show_comparison(both)
         from embedsite import scoring
 
-        table = scoring.score(None, cov)
+        table = scoring.score(None, cov, plan=both.composite)
         _show_scores(table)
         if report_path is not None:
             from embedsite.report import write_report
 
-            write_report(report_path, cov, scores=table)
+            write_report(report_path, cov, scores=table, plan=both.composite)
             typer.echo(f"wrote {report_path}")
         typer.echo("\nData © OpenStreetMap contributors, ODbL.")
 
@@ -346,6 +358,32 @@ def _scores(cov: Any, hoods: Path | None, name_column: str | None, hex_size: flo
                          coverage_target=target, hex_size_m=hex_size)  # fmt: skip
 
 
+DEMO_TYPES = ("nursery", "elderly_day_care_center", "community_canteen", "after_school_care")
+MODELS = ("mclp", "lscp", "pmedian", "pcenter", "composite")
+
+
+def _osm_candidates(osm: Path, net: Any) -> Any:
+    """Candidate sites of an OSM file: tagged buildings and land, plus leftover corners."""
+    import embedsite.candidates as ec
+
+    return ec.combine(ec.from_osm_file(osm, net), ec.leftover_corners(net, osm))
+
+
+def _show_comparison(both: Any) -> None:
+    typer.echo("\n== Plan 规划: composite complexes 一站式 vs scattered 插花 (same budget) ==")
+    cols = [c for c in ("name_zh", "served", "share_before", "share_composite",
+                        "share_scattered") if c in both.by_type.columns]  # fmt: skip
+    typer.echo(both.by_type[cols].to_string(float_format=lambda v: f"{v:,.3f}"))
+    summary = both.summary
+    keep = [c for c in ("objective", "status", "gap", "sites", "complexes", "cost")
+            if c in summary.columns]  # fmt: skip
+    typer.echo(summary[keep].to_string(float_format=lambda v: f"{v:,.3f}"))
+    sites = both.composite.sites
+    typer.echo("composite plan sites 综合体点位:")
+    typer.echo(sites[["functions_zh", "floor_area_used_m2", "floor_area_m2", "is_complex",
+                      "rule_passed"]].to_string(float_format=lambda v: f"{v:,.0f}"))  # fmt: skip
+
+
 def _show_scores(table: Any, rows: int = 10) -> None:
     cols = [c for c in ("population", "score", "score_after", "passes",
                         "area_norm.m2_per_100_households") if c in table.columns]  # fmt: skip
@@ -428,6 +466,118 @@ def score(
         if out is not None:
             write_table(table, out)
             typer.echo(f"wrote {out}")
+
+    _run(body)
+
+
+@app.command()
+def site(
+    osm: OsmArg,
+    facility_type: Annotated[
+        str | None,
+        typer.Option("--type", help="Facility type to plan (key or 中文名), e.g. 托育 or nursery."),
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="mclp: most residents newly covered by --p sites (or within --budget); lscp: "
+            "fewest/cheapest sites covering everybody; pmedian: least total walk with --p "
+            "sites; pcenter: least worst walk with --p sites; composite: several --types at "
+            "once, complexes (一站式) against scattered 插花 sites for the same budget."
+        ),
+    ] = "mclp",
+    p: Annotated[int | None, typer.Option(help="Number of new sites.")] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="Budget in the candidates' cost unit (mclp, composite).")
+    ] = None,
+    candidates: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own candidate sites (vector file or lon/lat CSV) instead of OSM's "
+            "buildings and leftover corners."
+        ),
+    ] = None,
+    floor_area_column: Annotated[
+        str | None, typer.Option(help="Column of --candidates with the usable floor area (m²).")
+    ] = None,
+    cost_column: Annotated[
+        str | None, typer.Option(help="Column of --candidates with the cost of each site.")
+    ] = None,
+    solver: Annotated[str, typer.Option(help="highs (exact) or heuristic.")] = "highs",
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds before the best plan so far is returned.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the new sites (.gpkg, .parquet, .geojson, .csv)."),
+    ] = None,
+    facilities: FacOpt = None,
+    type_column: TypeColOpt = "facility_type",
+    coordinate_system: SystemOpt = "wgs84",
+    types: TypesOpt = None,
+    city: CityOpt = None,
+    residents: ResOpt = None,
+    population_column: PopOpt = "population",
+) -> None:
+    """Where to add facilities so residents can walk to them, keeping the existing ones."""
+    from embedsite._layers import write_table
+
+    if model not in MODELS:
+        _fail(f"--model must be one of {', '.join(MODELS)}, not {model!r}")
+    if solver not in ("highs", "heuristic"):
+        _fail(f"--solver must be highs or heuristic, not {solver!r}")
+    if model != "composite" and facility_type is None:
+        _fail("give the facility type to plan with --type (e.g. --type 托育), or --model composite")
+    if model in ("pmedian", "pcenter") and p is None:
+        _fail(f"--model {model} needs the number of new sites: --p N")
+    if model in ("mclp", "composite") and p is None and budget is None:
+        _fail(f"--model {model} needs --p N (new sites) or --budget B")
+
+    def body() -> None:
+        import embedsite.candidates as ec
+        from embedsite import siting
+        from embedsite._layers import read_points
+
+        planned = [t.strip() for t in types.split(",") if t.strip()] if types else None
+        if model == "composite":
+            planned = planned or list(DEMO_TYPES)
+        keys: list[str] = (
+            (planned or list(DEMO_TYPES)) if model == "composite" else [str(facility_type)]
+        )
+        cov = _study(osm, facilities, type_column, coordinate_system, ",".join(keys), city,
+                     residents, population_column)  # fmt: skip
+        if candidates is not None:
+            table = read_points(candidates, "--candidates", coordinate_system=_system(
+                coordinate_system))  # fmt: skip
+            sites = ec.from_table(table, cov.network, floor_area_column=floor_area_column,
+                                  cost_column=cost_column, standards=cov.standards,
+                                  on_far="drop", source=f"table:{candidates.name}")  # fmt: skip
+        else:
+            sites = _osm_candidates(osm, cov.network)
+        typer.echo(f"{len(sites)} candidate sites; residents from {cov.demand.report.source}")
+        if model == "composite":
+            plan = siting.CompositePlan.from_coverage(cov, sites, types=keys, p=p, budget=budget)
+            both = plan.compare(solver, time_limit=time_limit)  # type: ignore[arg-type]
+            _show_comparison(both)
+            chosen = both.composite.new_sites()
+        else:
+            cls: Any = {"mclp": siting.MCLP, "lscp": siting.LSCP, "pmedian": siting.PMedian,
+                        "pcenter": siting.PCenter}[model]  # fmt: skip
+            params: dict[str, Any] = {}
+            if p is not None:
+                params["p"] = p
+            if budget is not None and model == "mclp":
+                params["budget"] = budget
+            bound = cls.from_coverage(cov, sites, keys[0], **params)
+            result = bound.solve(solver, time_limit=time_limit)
+            typer.echo(result.summary().to_string())
+            typer.echo(result.coverage_gain.to_string(float_format=lambda v: f"{v:,.3f}"))
+            chosen = result.new_sites()
+            show = [c for c in ("kind", "name", "floor_area_m2", "served") if c in chosen]
+            typer.echo(chosen[show].to_string(float_format=lambda v: f"{v:,.1f}"))
+        if out is not None:
+            write_table(chosen, out)
+            typer.echo(f"wrote {out} ({len(chosen)} new sites; score them with --plan)")
 
     _run(body)
 

@@ -148,3 +148,18 @@ def test_bad_candidates(sample):
     with pytest.raises(MissingColumnError):
         LSCP.from_coverage(cov, raw, TYPE)
     assert len(candidates_on(net, step=50)) < len(cand)
+
+
+def test_candidates_smaller_than_the_type_needs_are_left_out(sample):
+    """A type with a minimum floor area in the standards is never planned on a smaller site."""
+    _net, cov, cand = sample
+    need = cov.standards[TYPE].min_building_area_m2
+    if need is None:
+        pytest.skip(f"{TYPE} has no minimum floor area in the default standards")
+    sized = cand.copy()
+    sized["floor_area_m2"] = np.where(np.arange(len(sized)) % 2 == 0, need - 1.0, need + 1.0)
+    sized.iloc[1, sized.columns.get_loc("floor_area_m2")] = np.nan  # unknown: kept
+    prob = MCLP.from_coverage(cov, sized, TYPE, p=1).problem
+    new = set(prob.site_labels[~prob.fixed])
+    big = set(sized.index[~(sized["floor_area_m2"] < need)])
+    assert new == big

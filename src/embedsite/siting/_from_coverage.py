@@ -108,6 +108,14 @@ def build_problem(
     cand = candidate_points(candidates, net.crs)
     allowed = _allowed(candidates, cand, key)
     cand = cand[allowed]
+    need = coverage.standards[key].min_building_area_m2
+    if need is not None and "floor_area_m2" in cand.columns:
+        area = pd.to_numeric(cand["floor_area_m2"], errors="coerce")
+        small = (area < need).to_numpy()  # unknown floor area (NaN) stays a candidate
+        if small.any():
+            log.info("%d candidates have less than the %g m² a %s needs; left out",
+                     int(small.sum()), need, key)  # fmt: skip
+            cand = cand[~small]
     existing = coverage.facilities.points
     existing = existing[existing["facility_type"] == key] if include_existing else existing[:0]
     clash = cand.index.isin(existing.index)

@@ -191,8 +191,9 @@ class SitingModel:
         candidates
             A ``Candidates`` object (its ``.points``) or a GeoDataFrame with the snap
             columns of :meth:`PedestrianNetwork.snap`, in the network CRS, indexed by
-            unique labels; optional ``cost`` and ``allowed_types`` (';'-separated keys,
-            "" = any type).
+            unique labels; optional ``cost``, ``allowed_types`` (';'-separated keys,
+            "" = any type) and ``floor_area_m2`` (a site smaller than the type's
+            ``min_building_area_m2`` in the standards is left out; unknown area is kept).
         facility_type
             Key or name of the type being planned.
         max_walk_m

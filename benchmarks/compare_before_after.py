@@ -1,4 +1,4 @@
-"""Before/after of the session-2 changes, in one process, on the same inputs.
+"""Before/after of the snapping and service-area changes of commit 835c287, in one process.
 
 * Service-area polygons on Helsinki, 50 areas, radius 500 m, buffer 25 m: the old
   construction (buffer every reached piece, one cascaded union per area) against

@@ -333,6 +333,15 @@ def test_site_mclp_writes_the_new_sites_and_they_score(tmp_path, helsinki_net):
     assert table["nursery.covered_after"].sum() > table["nursery.covered"].sum()
 
 
+def test_site_lscp_lists_the_residents_no_candidate_reaches():
+    stop = runner.invoke(app, ["site", _sample(), "--type", "幼儿园", "--model", "lscp"])
+    assert stop.exit_code == 2 and "no candidate site within the 300 m radius" in stop.output
+    skip = runner.invoke(app, ["site", _sample(), "--type", "幼儿园", "--model", "lscp",
+                               "--skip-uncoverable"])  # fmt: skip
+    assert skip.exit_code == 0, skip.output
+    assert "optimal" in skip.output and "have no candidate within the radius" in skip.output
+
+
 def test_site_composite_compares_both_plans(tmp_path):
     out = tmp_path / "plan.geojson"
     result = runner.invoke(app, ["site", _sample(), "--model", "composite", "--p", "2",

@@ -503,6 +503,13 @@ def site(
     cost_column: Annotated[
         str | None, typer.Option(help="Column of --candidates with the cost of each site.")
     ] = None,
+    skip_uncoverable: Annotated[
+        bool,
+        typer.Option(
+            help="lscp: cover everybody a candidate can reach and list the rest, instead of "
+            "stopping when some residents have no candidate within the radius."
+        ),
+    ] = False,
     solver: Annotated[str, typer.Option(help="highs (exact) or heuristic.")] = "highs",
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds before the best plan so far is returned.")
@@ -568,10 +575,16 @@ def site(
                 params["p"] = p
             if budget is not None and model == "mclp":
                 params["budget"] = budget
+            if model == "lscp" and skip_uncoverable:
+                params["uncoverable"] = "skip"
             bound = cls.from_coverage(cov, sites, keys[0], **params)
             result = bound.solve(solver, time_limit=time_limit)
             typer.echo(result.summary().to_string())
             typer.echo(result.coverage_gain.to_string(float_format=lambda v: f"{v:,.3f}"))
+            lost = list(result.stats.get("uncoverable", []))
+            if lost:
+                typer.echo(f"{len(lost)} resident points have no candidate within the radius "
+                           f"(first: {lost[:5]}); add candidate sites near them")  # fmt: skip
             chosen = result.new_sites()
             show = [c for c in ("kind", "name", "floor_area_m2", "served") if c in chosen]
             typer.echo(chosen[show].to_string(float_format=lambda v: f"{v:,.1f}"))

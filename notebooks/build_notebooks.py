@@ -224,16 +224,20 @@ def _notebook(name: str, cells: list) -> nbformat.NotebookNode:
     return nb
 
 
-def main() -> None:
+def main(out_dir: Path = HERE) -> list[Path]:
+    """Write every notebook into ``out_dir`` (this folder by default); return the paths."""
+    written = []
     for name, cells in (("quickstart", QUICKSTART), ("siting", SITING)):
         nb = _notebook(name, cells)
         nbformat.validate(nb)
-        target = HERE / f"{name}.ipynb"
-        tmp = target.with_suffix(".ipynb.tmp")
+        target = out_dir / f"{name}.ipynb"
+        tmp = out_dir / f".{name}.tmp.ipynb"  # ruff picks the notebook format by suffix
         nbformat.write(nb, tmp)
-        tmp.replace(target)
         # the cells' code in the house format (ruff formats and lints notebooks too)
-        subprocess.run(["ruff", "format", "--quiet", str(target)], check=True)
+        subprocess.run(["ruff", "format", "--quiet", str(tmp)], check=True)
+        tmp.replace(target)
+        written.append(target)
+    return written
 
 
 if __name__ == "__main__":

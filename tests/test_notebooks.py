@@ -60,3 +60,22 @@ def test_notebook_runs_and_shows_a_figure(path: Path, monkeypatch: pytest.Monkey
     # every code cell ran, in order
     counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
     assert counts == list(range(1, len(counts) + 1))
+
+
+def test_committed_notebooks_match_their_builder(tmp_path: Path) -> None:
+    """notebooks/build_notebooks.py is the source: a hand edit of a notebook would be lost."""
+    import importlib.util
+    import shutil
+
+    if shutil.which("ruff") is None:
+        pytest.skip("ruff (dev extra) is needed to rebuild the notebooks")
+    spec = importlib.util.spec_from_file_location(
+        "build_notebooks", NOTEBOOKS[0].parent / "build_notebooks.py"
+    )
+    assert spec is not None and spec.loader is not None
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    built = builder.main(tmp_path)
+    assert {p.name for p in built} == {p.name for p in NOTEBOOKS}
+    stale = [p.name for p in built if p.read_bytes() != (NOTEBOOKS[0].parent / p.name).read_bytes()]
+    assert not stale, f"{stale} differ from the builder; run python notebooks/build_notebooks.py"

@@ -48,13 +48,19 @@ def test_notebook_runs_and_shows_a_figure(path: Path, monkeypatch: pytest.Monkey
     client = nbclient.NotebookClient(
         nb, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
     )
-    client.execute()  # raises CellExecutionError on the first failing cell
+    # without PYTEST_CURRENT_TEST, or ipykernel would not route descriptor 1 (C code's
+    # stdout, e.g. a solver banner) into the cells, and the check below could not fail
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    client.execute(env=env)  # raises CellExecutionError on the first failing cell
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, [f"{o.ename}: {o.evalue}" for o in errors]
     # a warning in a tutorial (a missing glyph, a deprecation) is a defect of the tutorial
     warned = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
     assert not warned, warned
+    # a library writes nothing to stdout on its own (the HiGHS banner once did, in kernels)
+    printed = "".join(o.text for o in outputs if o.output_type == "stream")
+    assert "HiGHS" not in printed, printed
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images, f"{path.name} shows no figure"
     # every code cell ran, in order

@@ -116,8 +116,9 @@ QUICKSTART = [
         'scores[["population", "score", "score_after", "score_gain"]].head()'
     ),
     new_code_cell(
-        'plotting.plot_scores(scores, column="score", coverage=cov)\n'
-        'plotting.plot_scores(scores, column="score_after", coverage=cov)\n'
+        "fig, (before, after) = plt.subplots(1, 2, figsize=(12, 6))\n"
+        'plotting.plot_scores(scores, column="score", ax=before, coverage=cov)\n'
+        'plotting.plot_scores(scores, column="score_after", ax=after, coverage=cov)\n'
         "plt.show()"
     ),
     new_markdown_cell(

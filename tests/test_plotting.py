@@ -104,6 +104,21 @@ def test_chinese_labels_with_a_cjk_font(cov):
     _png(ax)  # no Glyph-missing warning: the CJK font has them
 
 
+def test_chinese_title_on_axes_the_caller_made(cov):
+    """Axes made before the call (outside the CJK font context) still get Chinese glyphs."""
+    if plotting.cjk_font() is None:
+        pytest.skip("no font with Chinese glyphs (Debian: apt-get install fonts-noto-cjk)")
+    fig, (left, right) = plt.subplots(1, 2)
+    plotting.plot_coverage(cov, "nursery", ax=left)
+    plotting.plot_scores(scoring.score(None, cov), ax=right)
+    assert right.get_title().startswith("综合评分")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        fig.savefig(io.BytesIO(), format="png")
+    assert not [str(w.message) for w in seen if "Glyph" in str(w.message)]
+    plt.close(fig)
+
+
 def test_english_labels_without_a_cjk_font(cov, monkeypatch):
     monkeypatch.setattr(plotting, "cjk_font", lambda: None)
     ax = plotting.plot_coverage(cov, "nursery")  # auto -> English

@@ -185,7 +185,9 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 8.0)) -> Axes:
 
 
 def _finish(ax: Axes, title: str) -> Axes:
-    ax.set_title(title)
+    # the title Text exists since the Axes were made, maybe by the caller outside _fonts:
+    # give it the family in force now, or a Chinese title renders without glyphs
+    ax.set_title(title, fontfamily=_pyplot().rcParams["font.family"])
     ax.set_axis_off()
     ax.set_aspect("equal")
     ax.text(0.99, 0.01, ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom",

@@ -37,11 +37,11 @@ def _silence_banner() -> None:
     """
     import highspy
 
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stdout (captured, notebook)
-        fd = 1
-    sys.stdout.flush()
+    # the C library writes to descriptor 1 whatever sys.stdout is: in a Jupyter kernel
+    # sys.stdout.fileno() is a copy of the terminal while fd 1 is the pipe into the cell
+    fd = 1
+    if sys.stdout is not None:
+        sys.stdout.flush()
     saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as null:

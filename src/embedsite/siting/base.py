@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 Solver = Literal["highs", "heuristic"]
 
 
+def is_site_count(value: object) -> bool:
+    """Whether ``value`` is a whole number of sites >= 0 (a bool is not)."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer) and bool(value >= 0)
+
+
 @dataclass
 class Plan:
     """What a model's solver hands back to :meth:`SitingModel.solve` (positions, internal)."""

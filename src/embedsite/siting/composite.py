@@ -39,6 +39,7 @@ from embedsite.siting._composite_result import (
     CompositeResult,
     Mode,
 )
+from embedsite.siting.base import is_site_count
 from embedsite.standards import Standards
 
 __all__ = ["DEFAULT_AREA_M2", "CompositeComparison", "CompositePlan", "CompositeResult"]
@@ -503,9 +504,7 @@ class CompositePlan:
             raise InputError("give a budget (total site cost), p (number of sites), or both")
         if self.budget is not None and not (np.isfinite(self.budget) and self.budget >= 0):
             raise InputError(f"budget must be a finite number >= 0, not {self.budget!r}")
-        if self.p is not None and (
-            isinstance(self.p, bool) or not isinstance(self.p, int | np.integer) or self.p < 0
-        ):
+        if self.p is not None and not is_site_count(self.p):
             raise InputError(f"p must be a whole number >= 0, not {self.p!r}")
         if not (isinstance(self.cost_per_m2, int | float) and np.isfinite(self.cost_per_m2)
                 and self.cost_per_m2 >= 0):  # fmt: skip

@@ -17,7 +17,7 @@ from embedsite.siting._cover import (
 )
 from embedsite.siting._highs import solve_mip
 from embedsite.siting._problem import SitingProblem
-from embedsite.siting.base import Plan, SitingModel
+from embedsite.siting.base import Plan, SitingModel, is_site_count
 from embedsite.siting.result import SitingResult
 
 __all__ = ["MCLP"]
@@ -93,9 +93,7 @@ class MCLP(SitingModel):
             raise InputError(f"MCLP needs radius= a number of metres >= 0, not {self.radius!r}")
         if self.p is None and self.budget is None:
             raise InputError("MCLP needs p= (most new sites) or budget= (most site cost)")
-        if self.p is not None and (
-            isinstance(self.p, bool) or not isinstance(self.p, int | np.integer) or self.p < 0
-        ):
+        if self.p is not None and not is_site_count(self.p):
             raise InputError(f"p must be a whole number of new sites >= 0, not {self.p!r}")
         if self.budget is not None and not (np.isfinite(self.budget) and self.budget >= 0):
             raise InputError(f"budget must be a number >= 0, not {self.budget!r}")

@@ -11,7 +11,7 @@ from embedsite.errors import InfeasibleModelError, InputError, SolverError
 from embedsite.siting._cover import greedy_cover, lagrangian_cover_bound, reduce_cover
 from embedsite.siting._highs import solve_mip
 from embedsite.siting._problem import SitingProblem
-from embedsite.siting.base import Plan, SitingModel
+from embedsite.siting.base import Plan, SitingModel, is_site_count
 from embedsite.siting.lscp import _unreachable
 from embedsite.siting.result import SitingResult
 
@@ -73,12 +73,7 @@ class PCenter(SitingModel):
         self.radius = radius
 
     def _validate_params(self, problem: SitingProblem) -> None:
-        if (
-            self.p is None
-            or isinstance(self.p, bool)
-            or not isinstance(self.p, int | np.integer)
-            or self.p < 0
-        ):
+        if not is_site_count(self.p):
             raise InputError(f"PCenter needs p= a whole number of new sites >= 0, not {self.p!r}")
         if self.radius is not None and not (np.isfinite(self.radius) and self.radius >= 0):
             raise InputError(f"radius must be a number of metres >= 0, not {self.radius!r}")

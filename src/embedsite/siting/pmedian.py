@@ -7,7 +7,7 @@ import numpy as np
 
 from embedsite.errors import InfeasibleModelError, InputError, SolverError
 from embedsite.siting._problem import SitingProblem
-from embedsite.siting.base import Plan, SitingModel
+from embedsite.siting.base import Plan, SitingModel, is_site_count
 from embedsite.siting.result import SitingResult
 
 __all__ = ["PMedian"]
@@ -78,15 +78,10 @@ class PMedian(SitingModel):
         self.radius = radius
 
     def _validate_params(self, problem: SitingProblem) -> None:
-        if (
-            self.p is None
-            or isinstance(self.p, bool)
-            or not isinstance(self.p, int | np.integer)
-            or self.p < 0
-        ):
+        if not is_site_count(self.p):
             raise InputError(f"PMedian needs p= a whole number of new sites >= 0, not {self.p!r}")
         n_new = int((~problem.fixed).sum())
-        if self.p > n_new:
+        if int(self.p) > n_new:  # type: ignore[arg-type]
             raise InputError(f"p={self.p} new sites asked for, but only {n_new} candidates")
         if self.radius is not None and not (np.isfinite(self.radius) and self.radius >= 0):
             raise InputError(f"radius must be a number of metres >= 0, not {self.radius!r}")

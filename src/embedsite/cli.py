@@ -545,12 +545,8 @@ def site(
         from embedsite import siting
         from embedsite._layers import read_points
 
-        planned = [t.strip() for t in types.split(",") if t.strip()] if types else None
-        if model == "composite":
-            planned = planned or list(DEMO_TYPES)
-        keys: list[str] = (
-            (planned or list(DEMO_TYPES)) if model == "composite" else [str(facility_type)]
-        )
+        planned = [t.strip() for t in types.split(",") if t.strip()] if types else []
+        keys = (planned or list(DEMO_TYPES)) if model == "composite" else [str(facility_type)]
         cov = _study(osm, facilities, type_column, coordinate_system, ",".join(keys), city,
                      residents, population_column)  # fmt: skip
         if candidates is not None:

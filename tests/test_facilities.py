@@ -515,3 +515,18 @@ def test_gcj02_table_declared_wgs84_is_named(nanjing_net):
     )  # fmt: skip
     with pytest.raises(CoordinateSystemError, match="already WGS-84"):
         ef.from_poi_export(amap, nanjing_net, provider="amap")
+
+
+def test_unnamed_part_of_an_unnamed_area_has_a_reason(helsinki_net):
+    # a kindergarten node inside a larger kindergarten area is a part of it; with no names the
+    # reason must still say so (pandas 3 turned "label (None)" into a missing value)
+    centre = gpd.GeoSeries([shapely.Point(HEL)], crs=4326).to_crs(helsinki_net.crs).iloc[0]
+    square = shapely.box(centre.x - 30, centre.y - 30, centre.x + 30, centre.y + 30)
+    feats = gpd.GeoDataFrame(
+        {"amenity": ["kindergarten", "kindergarten"], "name": [None, None]},
+        geometry=[square, centre], crs=helsinki_net.crs,
+    )  # fmt: skip
+    fac = ef.from_osm_features(feats, helsinki_net)
+    assert list(fac.points.index) == ["0"]
+    reason = fac.unmatched.loc["1", "reason"]
+    assert isinstance(reason, str) and reason.startswith("inside 0 (unnamed), also kindergarten")

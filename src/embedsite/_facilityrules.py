@@ -214,8 +214,10 @@ def _inside_same_type(
     inner = (types[i_pt] == types[outer]) & (hp[i_pt] != hp[outer]) & smaller
     first = pd.Series(outer[inner], index=i_pt[inner]).groupby(level=0).first()
     rows, o = first.index.to_numpy(dtype=int), hp[first.to_numpy(dtype=int)]
+    # missing names must read as such, not turn the whole reason into a missing value
+    names = pd.Series(cands["name"].to_numpy()[o], dtype=object).fillna("unnamed")
     what = pd.Series(cands["label"].to_numpy()[o], dtype=str)
-    what = what + " (" + pd.Series(cands["name"].to_numpy()[o], dtype=str) + ")"
+    what = what + " (" + names.astype(str) + ")"
     reason = "inside " + what + ", also " + pd.Series(types[rows], dtype=str) + ": a part of it"
     return rows, pd.DataFrame({"pos": hp[rows], "reason": reason.to_numpy()})
 

@@ -538,8 +538,7 @@ def from_osm_features(
     pos = np.flatnonzero(pd.Series(kind).isin(list(wanted)).to_numpy())
     if len(pos):  # a node inside an area of the same kind is a part of it
         chosen = pd.DataFrame({"pos": pos, "facility_type": kind[pos]})
-        named = np.where(pd.isna(names), "unnamed", names)  # None would blank the reason
-        cands_lab = pd.DataFrame({"label": labels, "name": named})
+        cands_lab = pd.DataFrame({"label": labels, "name": names})
         _, why = _inside_same_type(chosen, geoms, pts, cands_lab)
         dup = why["pos"].to_numpy(dtype=int)
         rejected.append(_b.rejected_frame(

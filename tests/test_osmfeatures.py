@@ -48,3 +48,54 @@ def test_broken_file(tmp_path):
     bad.write_text("<osm><node id='1' lat='x'")
     with pytest.raises(DataFileError):
         read_features(bad, ["building"])
+
+
+def test_areas_that_cannot_be_assembled_are_named():
+    # Nanjing: every closed way or multipolygon carrying a key that did not become an area is
+    # listed in attrs["incomplete_areas"], and nothing else (recounted from the XML)
+    path = shared_file(NANJING)
+    keys = ("building", "amenity")
+    feats = read_features(path, keys, tags=list(keys))
+    root = ET.parse(path).getroot()
+
+    def tagged(e):
+        return any(t.get("k") in keys for t in e.iter("tag"))
+
+    closed = {
+        int(w.get("id"))
+        for w in root.iter("way")
+        if tagged(w) and w.findall("nd")[0].get("ref") == w.findall("nd")[-1].get("ref")
+    }
+    multi = {
+        int(r.get("id"))
+        for r in root.iter("relation")
+        if tagged(r) and any(t.get("k") == "type" and t.get("v") == "multipolygon"
+                             for t in r.iter("tag"))
+    }  # fmt: skip
+    got = {k: set(feats.loc[feats["osm_type"] == k, "osm_id"]) for k in ("way", "relation")}
+    expected = [f"way/{i}" for i in sorted(closed - got["way"])]
+    expected += [f"relation/{i}" for i in sorted(multi - got["relation"])]
+    assert list(feats.attrs["incomplete_areas"]) == expected
+    assert "relation/7098215" in expected  # a multipolygon with members outside the extract
+
+
+def test_buildings_cut_by_the_extract_edge_reach_the_demand_report():
+    import osmium
+
+    import embedsite.demand as ed
+    import embedsite.network as en
+
+    cut = read_features(SAMPLE, ["building"], nodes=False).attrs["incomplete_areas"]
+    ways = {int(c.split("/")[1]) for c in cut if c.startswith("way/")}
+    seen: dict[int, int] = {}
+
+    class Missing(osmium.SimpleHandler):
+        def way(self, w):
+            if w.id in ways:
+                seen[w.id] = sum(not n.location.valid() for n in w.nodes)
+
+    Missing().apply_file(str(SAMPLE), locations=True)
+    assert len(ways) > 10 and set(seen) == ways and min(seen.values()) >= 1
+    net = en.from_osm_file(SAMPLE)
+    notes = ed.from_osm_file(SAMPLE, net).report.notes
+    assert any(n.startswith(f"{len(cut)} buildings could not be read") for n in notes)

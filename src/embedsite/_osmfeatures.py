@@ -7,6 +7,7 @@ keys reach Python. XML and PBF are read alike, offline.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from embedsite._osmread import check_osm_path
 from embedsite.errors import DataFileError
 
 __all__ = ["read_features"]
+
+log = logging.getLogger(__name__)
 
 
 def read_features(
@@ -51,7 +54,9 @@ def read_features(
     -------
     GeoDataFrame
         Columns ``osm_type`` ("node", "way" or "relation"), ``osm_id``, the kept tags and
-        ``geometry`` (EPSG:4326).
+        ``geometry`` (EPSG:4326). ``attrs["incomplete_areas"]`` names (``"way/<id>"``,
+        ``"relation/<id>"``) the areas that carry the keys but could not be assembled (a
+        member outside the extract, a broken ring); they are left out and logged.
 
     Examples
     --------
@@ -70,6 +75,8 @@ def read_features(
     records: list[dict[str, str | None]] = []
     geoms: list[str] = []
     entities = osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION
+    area_ways: set[int] = set()  # closed ways and multipolygons that should become areas
+    area_relations: set[int] = set()
     try:
         proc = osmium.FileProcessor(str(p), entities).with_locations()
         if areas:
@@ -98,7 +105,11 @@ def read_features(
                 ids.append(obj.orig_id())
             elif obj.is_way():
                 assert isinstance(obj, osmium.osm.Way)
-                if not lines or obj.is_closed():
+                if obj.is_closed():
+                    if areas and obj.tags.get("area") != "no":
+                        area_ways.add(obj.id)
+                    continue
+                if not lines:
                     continue
                 try:
                     geom = wkb.create_linestring(obj)
@@ -107,6 +118,8 @@ def read_features(
                 kinds.append("way")
                 ids.append(obj.id)
             else:
+                if areas and obj.is_relation() and obj.tags.get("type") == "multipolygon":
+                    area_relations.add(obj.id)
                 continue
             geoms.append(geom)
             records.append({k: obj.tags.get(k) for k in keep})
@@ -123,4 +136,25 @@ def read_features(
     frame = pd.DataFrame.from_records(records, columns=keep)
     frame.insert(0, "osm_id", np.asarray(ids, dtype=np.int64))
     frame.insert(0, "osm_type", kinds)
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+    out = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+    out.attrs["incomplete_areas"] = _incomplete(out, area_ways, area_relations, keys, p)
+    return out
+
+
+def _incomplete(
+    read: gpd.GeoDataFrame, ways: set[int], relations: set[int], keys: list[str], path: Path
+) -> tuple[str, ...]:
+    """Labels of the areas that could not be assembled (cut by the extract's edge, broken)."""
+    got = {
+        kind: set(read["osm_id"][read["osm_type"] == kind].tolist()) for kind in ("way", "relation")
+    }
+    missing = [f"way/{i}" for i in sorted(ways - got["way"])]
+    missing += [f"relation/{i}" for i in sorted(relations - got["relation"])]
+    if missing:
+        log.info(
+            "%s: %d areas with %s could not be assembled (members outside the extract or "
+            "broken rings) and are left out: %s%s; extract a larger area to include them",
+            path.name, len(missing), "/".join(keys), ", ".join(missing[:5]),
+            ", ..." if len(missing) > 5 else "",
+        )  # fmt: skip
+    return tuple(missing)

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -508,7 +508,16 @@ def from_osm_file(path: str | Path, network: PedestrianNetwork, **kw: Any) -> De
         g = g[g["barrier"].isin(GATE_BARRIERS) | g["entrance"].isin(_ENTRANCES)]
         g.index = pd.Index(_b.osm_labels(g), name="osm")
         kw["gates"] = g if len(g) else None
-    return from_buildings(b, network, **kw)
+    demand = from_buildings(b, network, **kw)
+    cut = b.attrs.get("incomplete_areas", ())
+    if not cut:
+        return demand
+    note = (
+        f"{len(cut)} buildings could not be read (a node outside the extract or a broken "
+        f"ring: {', '.join(cut[:3])}{', ...' if len(cut) > 3 else ''}); residents of any "
+        "of them are missing: extract a larger area around the study area"
+    )
+    return Demand(demand.points, replace(demand.report, notes=(*demand.report.notes, note)))
 
 
 def from_polygons(

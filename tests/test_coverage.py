@@ -102,6 +102,61 @@ def test_by_neighbourhood_adds_up(nanjing_inputs, nanjing_cov):
     np.testing.assert_allclose(summed.loc[whole.index, "covered"], whole["covered"], rtol=1e-9)
 
 
+def test_by_neighbourhood_equals_a_loop_over_cells(nanjing_inputs, nanjing_cov):
+    # recomputed another way: per cell, the residents it covers (first cell on shared edges),
+    # served/covered sums, weighted mean and coverage.weighted_quantile per type
+    from embedsite.scoring import hex_grid
+
+    _net, homes, _ = nanjing_inputs
+    cells = hex_grid(homes.points, size_m=120.0)
+    table = nanjing_cov.by_neighbourhood(cells)
+    pts = homes.points.geometry.to_numpy()
+    taken = np.zeros(len(pts), dtype=bool)
+    seen = []
+    for label, cell in zip(cells.index, cells.geometry.to_numpy(), strict=True):
+        mask = shapely.intersects(cell, pts) & ~taken
+        taken |= mask
+        if not mask.any():
+            continue
+        seen.append(label)
+        for key in nanjing_cov.types:
+            row = table.loc[(label, key)]
+            served = nanjing_cov.served(key).to_numpy(float)[mask]
+            dist = nanjing_cov.distance[key].to_numpy(float)[mask]
+            cov = nanjing_cov.covered[key].to_numpy()[mask]
+            assert row["served"] == pytest.approx(served.sum(), rel=1e-12, abs=1e-9)
+            assert row["covered"] == pytest.approx(served[cov].sum(), rel=1e-12, abs=1e-9)
+            assert row["p90_walk_m"] == coverage.weighted_quantile(dist, served, 0.9) or (
+                np.isnan(row["p90_walk_m"]) and served.sum() == 0
+            )
+            ok = np.isfinite(dist) & (served > 0)
+            if ok.any():
+                mean = np.average(dist[ok], weights=served[ok])
+                assert row["mean_walk_m"] == pytest.approx(mean, rel=1e-9)
+    assert list(table.index.get_level_values("area").unique()) == seen
+    assert len(seen) > 20
+
+
+def test_a_resident_on_a_shared_edge_counts_once(nanjing_inputs, nanjing_cov):
+    _, homes, _ = nanjing_inputs
+    p = homes.points.geometry.iloc[0]
+    x0, y0, x1, y1 = homes.points.total_bounds
+    halves = gpd.GeoDataFrame(
+        {"name": ["west", "east"]},
+        geometry=[
+            shapely.box(x0 - 1, y0 - 1, p.x, y1 + 1),
+            shapely.box(p.x, y0 - 1, x1 + 1, y1 + 1),
+        ],
+        crs=homes.points.crs,
+    )
+    table = nanjing_cov.by_neighbourhood(halves, name_column="name")
+    summed = table.groupby(level="facility_type")["served"].sum()
+    whole = nanjing_cov.by_type["served"]
+    np.testing.assert_allclose(summed.loc[whole.index], whole, rtol=1e-12)
+    norm = nanjing_cov.area_norm(halves, name_column="name")
+    assert norm["households"].sum() == pytest.approx(homes.points["households"].sum())
+
+
 def test_coverage_grows_with_the_radius(nanjing_inputs):
     net, homes, supply = nanjing_inputs
     base = supply.standards

@@ -18,6 +18,7 @@ import embedsite.demand as ed
 import embedsite.facilities as ef
 from conftest import NANJING, SAMPLE, shared_file
 from embedsite import batch, coverage, scoring
+from embedsite._aggregate import group_quantile
 from embedsite.coverage import weighted_quantile
 from embedsite.errors import CRSError, InputError, MissingColumnError
 
@@ -427,7 +428,7 @@ def test_group_quantile_equals_weighted_quantile_per_group(rows, q):
     group = np.array([r[0] for r in rows])
     values = np.array([r[1] for r in rows])
     weights = np.array([r[2] for r in rows])
-    got = scoring._group_quantile(group, values, weights, 5, q)
+    got = group_quantile(group, values, weights, 5, q)
     for g in range(5):
         mask = group == g
         want = weighted_quantile(values[mask], weights[mask], q)

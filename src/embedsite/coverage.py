@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from embedsite import _aggregate as _agg
 from embedsite._access import AccessResult, Decay, two_step_fca
 from embedsite._config import show_progress
 from embedsite._paths import nearest_source, pair_distances, source_node_distances
@@ -31,7 +32,7 @@ from embedsite.facilities import Facilities
 from embedsite.network import PedestrianNetwork
 from embedsite.standards import Standards
 
-__all__ = ["Coverage", "compute", "weighted_quantile"]
+__all__ = ["Coverage", "community_space_types", "compute", "weighted_quantile"]
 
 log = logging.getLogger(__name__)
 
@@ -102,29 +103,32 @@ class Coverage:
         over those reached within ``max_walk_m`` (``beyond_search`` counts the others) and
         ``p90_walk_m`` is ``inf`` when more than a tenth are beyond the search.
         """
-        return _stats(self, np.ones(len(self.distance), dtype=bool)).droplevel("area")
+        whole = np.zeros(len(self.distance), dtype=np.int64)
+        return _stats(self, whole, pd.Index(["all"], name="area")).droplevel("area")
 
     def by_neighbourhood(
         self, neighbourhoods: gpd.GeoDataFrame, *, name_column: str | None = None
     ) -> pd.DataFrame:
         """The :attr:`by_type` table for each neighbourhood polygon (社区/街道 or any layer).
 
-        Resident points are assigned to the polygon they fall in (points outside every
-        polygon are left out and counted in the log). Rows: (neighbourhood, type).
+        Resident points are assigned to the polygon they lie in or on (on a shared edge: the
+        first polygon; points outside every polygon are left out and counted in the log), the
+        same rule as :meth:`area_norm` and :func:`embedsite.scoring.score`. Polygons sharing
+        a ``name_column`` value form one neighbourhood. Rows: (neighbourhood, type), in the
+        order of the polygons; neighbourhoods without a resident point are left out.
         """
-        area = _assign(self.demand.points, neighbourhoods, name_column)
-        frames = []
-        for label in pd.unique(area.dropna()):
-            frames.append(_stats(self, (area == label).to_numpy(), label=label))
-        outside = int(area.isna().sum())
+        group, labels = _assign(self.demand.points, neighbourhoods, name_column)
+        outside = int((group < 0).sum())
         if outside:
             log.info("%d resident points lie outside every neighbourhood polygon", outside)
-        if not frames:
+        if outside == len(group):
             raise InputError(
                 "no resident point lies inside the neighbourhood polygons; check that they "
                 "cover the study area and have the right CRS"
             )
-        return pd.concat(frames)
+        table = _stats(self, group, labels)
+        has_points = np.bincount(group[group >= 0], minlength=len(labels)) > 0
+        return table[np.repeat(has_points, len(self.types))]
 
     def area_norm(
         self,
@@ -150,41 +154,40 @@ class Coverage:
         needed for each (``shortfall_min_m2``, ``shortfall_target_m2``).
         """
         norm = self.standards.area_norm
-        area = _assign(self.demand.points, neighbourhoods, name_column)
-        households = self.demand.points["households"].groupby(area.to_numpy()).sum()
-        labels = neighbourhoods[name_column] if name_column is not None else neighbourhoods.index
-        out = pd.DataFrame(index=pd.Index(pd.unique(np.asarray(labels)), name="area"))
-        out["households"] = households.reindex(out.index).fillna(0.0)
+        group, labels = _assign(self.demand.points, neighbourhoods, name_column)
+        n = len(labels)
+        out = pd.DataFrame(index=labels)
+        out["households"] = _agg.group_sum(
+            group, self.demand.points["households"].to_numpy(float), n
+        )
         if floor_area_column is not None:
             if floor_area_column not in neighbourhoods.columns:
                 raise InputError(
                     f"no column {floor_area_column!r} in the neighbourhoods; columns: "
                     f"{list(neighbourhoods.columns)}"
                 )
-            given = pd.Series(neighbourhoods[floor_area_column].to_numpy(float),
-                              index=np.asarray(labels))  # fmt: skip
-            out["floor_area_m2"] = given.groupby(level=0).sum().reindex(out.index)
+            given = np.nan_to_num(neighbourhoods[floor_area_column].to_numpy(float))
+            codes = pd.Index(labels).get_indexer(
+                np.asarray(neighbourhoods[name_column] if name_column is not None
+                           else neighbourhoods.index, dtype=object))  # fmt: skip
+            out["floor_area_m2"] = _agg.group_sum(codes, given, n)
             out["facilities_without_area"] = 0
         else:
             keys = (
                 [self.standards[t].key for t in types]
                 if types is not None
-                else [
-                    t.key
-                    for t in self.standards.values()
-                    if t.tier in ("5min", "10min", "community")
-                    and not {"education", "sports"} & set(t.functions)
-                ]
+                else community_space_types(self.standards)
             )
             fac = self.facilities.points
             fac = fac[fac["facility_type"].isin(keys)]
-            where = _assign(fac, neighbourhoods, name_column).to_numpy()
+            where, _ = _assign(fac, neighbourhoods, name_column)
             known = fac["floor_area_m2"].notna().to_numpy()
-            sums = fac["floor_area_m2"].fillna(0.0).groupby(where).sum()
-            out["floor_area_m2"] = sums.reindex(out.index).fillna(0.0)
-            out["facilities_without_area"] = (
-                pd.Series(~known).groupby(where).sum().reindex(out.index).fillna(0).astype(int)
+            out["floor_area_m2"] = _agg.group_sum(
+                where, fac["floor_area_m2"].fillna(0.0).to_numpy(float), n
             )
+            out["facilities_without_area"] = _agg.group_sum(
+                where, (~known).astype(float), n
+            ).astype(int)
         hundreds = out["households"] / 100.0
         out["m2_per_100_households"] = np.where(
             hundreds > 0, out["floor_area_m2"] / hundreds.where(hundreds > 0, 1.0), np.nan
@@ -283,55 +286,84 @@ class Coverage:
         return gpd.GeoDataFrame(out, geometry="geometry", crs=points.crs)
 
 
+def community_space_types(standards: Standards) -> list[str]:
+    """Types whose floor area counts as community service space for the area norm.
+
+    The 5-min, 10-min and community tiers, not education or outdoor sports (the 15-minute
+    centres serve a whole sub-district).
+    """
+    return [
+        t.key
+        for t in standards.values()
+        if t.tier in ("5min", "10min", "community")
+        and not {"education", "sports"} & set(t.functions)
+    ]
+
+
 def _assign(
     points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, name_column: str | None
-) -> pd.Series:
+) -> tuple[np.ndarray, pd.Index]:
+    """Group code per point (-1 outside every polygon) and the group labels.
+
+    A point on the shared edge of two polygons belongs to the first; polygons sharing a
+    label (``name_column``) form one group.
+    """
     if polygons.crs is None:
         raise InputError("the neighbourhood polygons have no CRS; set it with .set_crs(...)")
+    if name_column is not None and name_column not in polygons.columns:
+        raise InputError(
+            f"no column {name_column!r} in the neighbourhoods; columns: {list(polygons.columns)}"
+        )
     polys = polygons.to_crs(points.crs)
     labels = polys[name_column] if name_column is not None else pd.Series(polys.index)
-    joined = gpd.sjoin(
-        gpd.GeoDataFrame(geometry=points.geometry.to_numpy(), crs=points.crs),
-        gpd.GeoDataFrame({"_label": labels.to_numpy()}, geometry=polys.geometry.to_numpy(),
-                         crs=points.crs),
-        how="left",
-        predicate="within",
-    )  # fmt: skip
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return pd.Series(joined["_label"].to_numpy(), index=points.index)
+    codes, uniques = pd.factorize(np.asarray(labels, dtype=object))
+    where = _agg.assign(points, polys)
+    group = np.where(where >= 0, codes[np.maximum(where, 0)], -1)
+    return group, pd.Index(uniques, name="area")
 
 
-def _stats(cov: Coverage, mask: np.ndarray, label: object = "all") -> pd.DataFrame:
-    rows = []
+def _stats(cov: Coverage, group: np.ndarray, labels: pd.Index) -> pd.DataFrame:
+    """The by-type table per group (rows: (area, facility_type)), one vectorised pass."""
+    n = len(labels)
+    counts = cov.facilities.points["facility_type"].value_counts()
+    frames = []
     for key in cov.types:
         ftype = cov.standards[key]
-        served = cov.served(key).to_numpy(float)[mask]
-        dist = cov.distance[key].to_numpy(float)[mask]
-        covered = cov.covered[key].to_numpy()[mask]
-        total = float(served.sum())
-        reached = np.isfinite(dist) & (served > 0)
-        n_cov = float(served[covered].sum())
-        rows.append(
+        stats = _agg.type_stats(
+            cov.served(key).to_numpy(float),
+            cov.distance[key].to_numpy(float),
+            cov.covered[key].to_numpy(bool),
+            group,
+            n,
+        )
+        frame = pd.DataFrame(
             {
-                "area": label,
+                "area": labels,
                 "facility_type": key,
                 "name_zh": ftype.name_zh,
                 "name_en": ftype.name_en,
                 "age_group": ftype.age_group,
                 "radius_m": ftype.walk_radius_m,
-                "facilities": int((cov.facilities.points["facility_type"] == key).sum()),
-                "served": total,
-                "covered": n_cov,
-                "share_covered": n_cov / total if total > 0 else float("nan"),
-                "uncovered": total - n_cov,
-                "mean_walk_m": float(np.average(dist[reached], weights=served[reached]))
-                if reached.any()
-                else float("nan"),
-                "p90_walk_m": weighted_quantile(dist, served, 0.9),
-                "beyond_search": float(served[~np.isfinite(dist)].sum()),
+                "facilities": int(counts.get(key, 0)),
+                **{c: stats[c] for c in _STAT_COLUMNS},
             }
         )
-    return pd.DataFrame(rows).set_index(["area", "facility_type"])
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    # area-major, types in analysis order within each area (one table per area, stacked)
+    order = np.arange(len(out)).reshape(len(cov.types), n).T.ravel()
+    return out.iloc[order].set_index(["area", "facility_type"])
+
+
+_STAT_COLUMNS = (
+    "served",
+    "covered",
+    "share_covered",
+    "uncovered",
+    "mean_walk_m",
+    "p90_walk_m",
+    "beyond_search",
+)
 
 
 def compute(

@@ -47,7 +47,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from embedsite.coverage import Coverage, compute
+from embedsite import _aggregate as _agg
+from embedsite.coverage import Coverage, community_space_types, compute
 from embedsite.errors import CRSError, EmptyInputError, InputError, MissingColumnError
 from embedsite.facilities import POINT_COLUMNS, SNAP_COLUMNS, Facilities
 from embedsite.standards import Standards
@@ -294,42 +295,6 @@ def _add_sites(
 
 
 # --------------------------------------------------------------------------- aggregation
-def _groups(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> np.ndarray:
-    """Position of the polygon each point lies in or on (the first one), -1 outside all."""
-    tree = shapely.STRtree(polygons.geometry.to_numpy())
-    pi, gi = tree.query(points.geometry.to_numpy(), predicate="intersects")
-    out = np.full(len(points), -1, dtype=np.int64)
-    order = np.lexsort((gi, pi))  # first polygon (lowest position) per point
-    pi, gi = pi[order], gi[order]
-    first = np.unique(pi, return_index=True)[1]
-    out[pi[first]] = gi[first]
-    return out
-
-
-def _group_quantile(
-    group: np.ndarray, values: np.ndarray, weights: np.ndarray, n: int, q: float
-) -> np.ndarray:
-    """Weighted ``q`` quantile of ``values`` per group (as coverage.weighted_quantile)."""
-    keep = (weights > 0) & (group >= 0)
-    g, v, w = group[keep], values[keep], weights[keep]
-    out = np.full(n, np.nan)
-    if len(g) == 0:
-        return out
-    order = np.lexsort((v, g))
-    g, v, w = g[order], v[order], w[order]
-    cum = np.cumsum(w)
-    start = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
-    offset = np.repeat(np.r_[0.0, cum[start[1:] - 1]], np.diff(np.r_[start, len(g)]))
-    within = cum - offset
-    total = np.bincount(g, weights=w, minlength=n)[g]
-    ok = within >= q * total - 1e-9 * total
-    # a group's last row always satisfies ok (within == total), so every group gets a value
-    gg = g[ok]
-    first = np.unique(gg, return_index=True)
-    out[first[0]] = v[ok][first[1]]
-    return out
-
-
 def norms(standards: Standards, types: list[str] | tuple[str, ...]) -> pd.DataFrame:
     """The norms :func:`score` checks, with their thresholds, clauses and confidence.
 
@@ -388,7 +353,7 @@ def _weights(
 
 
 def _capacity(
-    cov: Coverage, key: str, polygons: gpd.GeoDataFrame, g: np.ndarray, n: int, total: Any
+    cov: Coverage, key: str, polygons: gpd.GeoDataFrame, n: int, total: Any
 ) -> dict[str, np.ndarray]:
     """Capacity (places, beds) of a type's facilities per 1000 of the norm's population."""
     ft = cov.standards[key]
@@ -399,7 +364,7 @@ def _capacity(
     cap: np.ndarray = np.zeros(n)
     unknown: np.ndarray = np.zeros(n)
     if len(fac):
-        where = _groups(fac, polygons)
+        where = _agg.assign(fac, polygons)
         ok = where >= 0
         value = pd.to_numeric(fac["capacity"], errors="coerce").to_numpy(float)
         cap = np.bincount(where[ok], weights=np.nan_to_num(value[ok]), minlength=n)[:n]
@@ -421,13 +386,12 @@ def _floor_area(cov: Coverage, polygons: gpd.GeoDataFrame, n: int) -> np.ndarray
     The same types as :meth:`Coverage.area_norm`: 5-min, 10-min and community tiers, not
     education or outdoor sports; unknown floor area adds nothing.
     """
-    keys = [t.key for t in cov.standards.values() if t.tier in ("5min", "10min", "community")
-            and not {"education", "sports"} & set(t.functions)]  # fmt: skip
+    keys = community_space_types(cov.standards)
     fac = cov.facilities.points
     fac = fac[fac["facility_type"].isin(keys)]
     if len(fac) == 0:
         return np.zeros(n)
-    where = _groups(fac, polygons)
+    where = _agg.assign(fac, polygons)
     ok = where >= 0
     area = fac["floor_area_m2"].fillna(0.0).to_numpy(float)
     return np.bincount(where[ok], weights=area[ok], minlength=n)[:n]
@@ -444,12 +408,10 @@ def _table(
     """The per-neighbourhood metrics of one coverage (no geometry, no ranking)."""
     points = cov.demand.points
     n = len(polygons)
-    group = _groups(points, polygons)
-    inside = group >= 0
-    g = np.where(inside, group, n)  # outside -> an extra bin dropped at the end
+    group = _agg.assign(points, polygons)  # -1: outside every polygon, left out
 
     def total(w: np.ndarray) -> np.ndarray:
-        return np.bincount(g, weights=w, minlength=n + 1)[:n]
+        return _agg.group_sum(group, w, n)
 
     cols: dict[str, Any] = {
         "population": total(points["population"].to_numpy(float)),
@@ -460,26 +422,16 @@ def _table(
         served = cov.served(key).to_numpy(float)
         dist = cov.distance[key].to_numpy(float)
         covered = cov.covered[key].to_numpy(bool)
-        s = total(served)
-        c = total(np.where(covered, served, 0.0))
-        reached = np.isfinite(dist) & (served > 0)
-        num = total(np.where(reached, served * np.where(reached, dist, 0.0), 0.0))
-        den = total(np.where(reached, served, 0.0))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(s > 0, c / np.where(s > 0, s, 1.0), np.nan)
-            mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        cols[f"{key}.served"] = s
-        cols[f"{key}.covered"] = c
-        cols[f"{key}.uncovered"] = s - c
-        cols[f"{key}.share_covered"] = share
-        cols[f"{key}.mean_walk_m"] = mean
-        cols[f"{key}.p90_walk_m"] = _group_quantile(group, dist, served, n, 0.9)
+        stats = _agg.type_stats(served, dist, covered, group, n)
+        share = stats["share_covered"]
+        for col in ("served", "covered", "uncovered", "share_covered", "mean_walk_m", "p90_walk_m"):
+            cols[f"{key}.{col}"] = stats[col]
         # NaN share (nobody served here) passes: nobody is left without the service
         cols[f"{key}.pass"] = ~(share < coverage_target - 1e-12)
         parts.append((weights.get(key, 0.0), share))
         ft = cov.standards[key]
         if ft.capacity_per_1000 is not None and ft.capacity_norm_basis is not None:
-            cols.update(_capacity(cov, key, polygons, g, n, total))
+            cols.update(_capacity(cov, key, polygons, n, total))
     frame = pd.DataFrame(cols, index=labels)
     norm = cov.standards.area_norm
     target = norm.target_m2_per_100_households

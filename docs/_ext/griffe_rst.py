@@ -1,0 +1,92 @@
+"""Griffe extension: read the reST roles of embedsite's numpydoc docstrings as Markdown.
+
+The docstrings use Sphinx roles (``:class:`~embedsite.coverage.Coverage```, ``:func:`load```,
+``:math:`r```, ``.. math::`` blocks) so that they read well in ``help()`` and in doctests. The
+mkdocstrings Markdown renderer does not know them; this extension rewrites them once, when
+griffe has loaded the package, before the docstrings are parsed:
+
+* a role naming an embedsite object becomes a mkdocs-autorefs cross-reference, resolved in
+  the scope of the documented object (``:func:`load``` in ``embedsite.standards`` links to
+  ``embedsite.standards.load``), so an unknown or unrendered target fails ``--strict``;
+* a role naming something outside the public API (a private helper, pandas, pyproj) becomes
+  plain code;
+* ``:math:`...``` becomes inline code and a ``.. math::`` block a ``latex`` code block (the
+  site is read offline: no MathJax from a CDN).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Any
+
+import griffe
+
+_ROLE = re.compile(r":(?:class|meth|func|attr|mod|data|exc|obj):`(?P<body>[^`]+)`")
+_MATH = re.compile(r":math:`(?P<body>[^`]+)`")
+_MATH_BLOCK = re.compile(
+    r"^(?P<indent>[ \t]*)\.\. math::[ \t]*\n(?P<body>(?:(?P=indent)[ \t]+.*\n|[ \t]*\n)+)", re.M
+)
+
+
+def _is_public(path: str) -> bool:
+    return path.startswith("embedsite") and not any(p.startswith("_") for p in path.split("."))
+
+
+def _target(obj: griffe.Object, name: str) -> str | None:
+    """The full path of ``name`` seen from ``obj``, or None when griffe cannot find it."""
+    if name.startswith("embedsite."):
+        return name
+    head, _, rest = name.partition(".")
+    try:
+        full = obj.resolve(head)
+    except griffe.NameResolutionError:
+        return None
+    return f"{full}.{rest}" if rest else full
+
+
+def _role(obj: griffe.Object, match: re.Match[str]) -> str:
+    body = match.group("body").strip()
+    explicit = re.fullmatch(r"(?P<title>.+?)\s*<(?P<name>[^>]+)>", body)
+    if explicit:
+        title, name = explicit.group("title"), explicit.group("name")
+    else:
+        name = body.lstrip("~")
+        title = name.rsplit(".", 1)[-1] if body.startswith("~") else name
+    name = name.removesuffix("()")
+    target = _target(obj, name)
+    if target is None or not _is_public(target):
+        return f"`{title}`"
+    return f"[`{title}`][{target}]"
+
+
+def _math_block(match: re.Match[str]) -> str:
+    indent = match.group("indent")
+    body = textwrap.dedent(match.group("body")).strip("\n")
+    lines = ["```latex", *body.splitlines(), "```"]
+    return "\n".join(indent + line if line else line for line in lines) + "\n\n"
+
+
+def rewrite(obj: griffe.Object, text: str) -> str:
+    """Rewrite the reST roles and math of one docstring as Markdown."""
+    text = _MATH_BLOCK.sub(_math_block, text if text.endswith("\n") else text + "\n")
+    text = _MATH.sub(lambda m: f"`{m.group('body')}`", text)
+    return _ROLE.sub(lambda m: _role(obj, m), text).rstrip("\n")
+
+
+class RstRoles(griffe.Extension):
+    """Rewrite every embedsite docstring once the package is loaded."""
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        if pkg.path == "embedsite":
+            self._walk(pkg, set())
+
+    def _walk(self, obj: griffe.Object, seen: set[str]) -> None:
+        if obj.path in seen:
+            return
+        seen.add(obj.path)
+        if obj.docstring is not None:
+            obj.docstring.value = rewrite(obj, obj.docstring.value)
+        for member in obj.members.values():
+            if not member.is_alias:
+                self._walk(member, seen)  # type: ignore[arg-type]

@@ -12,6 +12,10 @@ griffe has loaded the package, before the docstrings are parsed:
   plain code;
 * ``:math:`...``` becomes inline code and a ``.. math::`` block a ``latex`` code block (the
   site is read offline: no MathJax from a CDN).
+
+It also drops the undocumented attributes that only ``__init__`` sets (``self.radius =
+radius`` of a siting model): the class's Parameters table already says what they are, and
+the site shows undocumented module constants and dataclass fields (``show_if_no_docstring``).
 """
 
 from __future__ import annotations
@@ -87,6 +91,11 @@ class RstRoles(griffe.Extension):
         seen.add(obj.path)
         if obj.docstring is not None:
             obj.docstring.value = rewrite(obj, obj.docstring.value)
+        if obj.is_class and "dataclass" not in obj.labels:  # dataclass fields stay
+            for name, member in list(obj.members.items()):
+                if (not member.is_alias and member.is_attribute and member.docstring is None
+                        and member.labels == {"instance-attribute"}):  # fmt: skip
+                    del obj.members[name]
         for member in obj.members.values():
             if not member.is_alias:
                 self._walk(member, seen)  # type: ignore[arg-type]

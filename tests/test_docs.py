@@ -114,6 +114,15 @@ def test_rst_roles_become_cross_references():
     assert "`embedsite._paths.pair_distances`" in out and "][embedsite._paths" not in out
     assert "`r_t`" in out and ":math:" not in out
     assert "```latex\n\\min \\sum_j y_j\n```\n\nafter" in out
+    # reST definition lists become Markdown ones, except in the sections griffe parses
+    text = (
+        "Intro.\n\nDefaults\n--------\n``a = 1``\n    First.\n``b = 2``\n    Second,\n"
+        "    two lines.\n\nParameters\n----------\nx\n    The x.\n"
+    )
+    assert rst.rewrite(std, text) == (
+        "Intro.\n\nDefaults\n--------\n``a = 1``\n:   First.\n\n``b = 2``\n:   Second,\n"
+        "    two lines.\n\nParameters\n----------\nx\n    The x."
+    )
 
 
 def test_docs_build_strict(tmp_path):

@@ -152,3 +152,26 @@ def test_docs_build_strict(tmp_path):
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert (site / "notebooks" / f"{nb.stem}.html").is_file(), nb.name
         assert (site / "notebooks" / nb.name).read_bytes() == nb.read_bytes()
+
+
+def test_links_to_repository_files_outside_docs():
+    """Benchmarks or guides may link to ../notebooks or ../benchmarks: the site still builds."""
+    pytest.importorskip("mkdocs", reason="mkdocs (the docs extra) is not installed")
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs/_ext/hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="howto/x.md"))
+    config = {"docs_dir": str(ROOT / "docs")}
+    text = (
+        "[nb](../../notebooks/quickstart.ipynb) [me](../../README.md#documentation) "
+        "[g](../guide.md) [gone](../../no/such.py) [web](https://example.org/a.md)\n"
+        "```python\n'[nb](../../README.md)'\n```\n"
+    )
+    assert hooks._repository_links(text, page, config) == (
+        "[nb](../notebooks/quickstart.md) me (`README.md`) "
+        "[g](../guide.md) [gone](../../no/such.py) [web](https://example.org/a.md)\n"
+        "```python\n'[nb](../../README.md)'\n```\n"
+    )

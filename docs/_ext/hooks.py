@@ -141,8 +141,44 @@ def _cli_markdown() -> str:
     return re.sub(r"^(#+) ", r"\1# ", text, flags=re.M)
 
 
+_REPO_LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<target>(?!https?://|mailto:|#)[^)\s]+)\)")
+_FENCED = re.compile(r"^(```+|~~~+).*?^\1[ \t]*$", re.M | re.S)
+
+
+def _repository_links(markdown: str, page: Any, config: Any) -> str:
+    """Links from a page to files of the repository outside ``docs/``, made to work.
+
+    ``../notebooks/x.ipynb`` goes to the notebook's page; any other existing file of the
+    checkout (``../benchmarks/bench.py``, ``../README.md``) becomes its path as code, since
+    the site does not carry it. Links inside ``docs/`` and broken links are left to
+    ``mkdocs --strict``, which reports them.
+    """
+    docs = Path(config["docs_dir"]).resolve()
+    here = (docs / page.file.src_uri).parent
+
+    def fix(m: re.Match[str]) -> str:
+        target = m.group("target").split("#", 1)[0]
+        path = (here / target).resolve()
+        if not target or path.is_relative_to(docs) or not path.is_relative_to(ROOT):
+            return m.group(0)
+        if not path.exists():
+            return m.group(0)
+        if path.parent == NOTEBOOKS and path.suffix == ".ipynb":
+            page_uri = docs / "notebooks" / f"{path.stem}.md"
+            return f"[{m.group('text')}]({os.path.relpath(page_uri, here)})"
+        return f"{m.group('text')} (`{path.relative_to(ROOT).as_posix()}`)"
+
+    parts, last = [], 0
+    for fence in _FENCED.finditer(markdown):  # code blocks are left as they are
+        parts += [_REPO_LINK.sub(fix, markdown[last : fence.start()]), fence.group(0)]
+        last = fence.end()
+    parts.append(_REPO_LINK.sub(fix, markdown[last:]))
+    return "".join(parts)
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Fill the generated parts of the CLI page and of the notebooks index."""
+    """Fill the generated parts of the CLI page and of the notebooks index; fix repo links."""
+    markdown = _repository_links(markdown, page, config)
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, _cli_markdown())
     if NOTEBOOK_LIST_MARKER in markdown:

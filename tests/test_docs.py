@@ -148,6 +148,10 @@ def test_docs_build_strict(tmp_path):
     # the command line page lists every command, generated from the typer app
     for command in ("demo", "network", "standards", "coverage", "score", "site", "report"):
         assert f"embedsite {command}</code>" in api["cli.html"], command
+    # read offline: no page pulls a script, a style sheet, a font or an image from the web
+    for page in site.rglob("*.html"):
+        remote = re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="https?://', page.read_text())
+        assert not remote, f"{page.relative_to(site)} loads {len(remote)} remote resource(s)"
     # every notebook of the repository has a page and a download
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert (site / "notebooks" / f"{nb.stem}.html").is_file(), nb.name

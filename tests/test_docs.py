@@ -60,6 +60,24 @@ def test_every_howto_page_is_tested():
         assert runs, f"{page.name} has no python block that runs: a how-to must be tested"
 
 
+def test_every_public_module_has_an_api_page():
+    import types
+
+    import embedsite
+    import embedsite.siting
+
+    api = ROOT / "docs" / "api"
+    modules = {n for n in embedsite.__all__ if isinstance(getattr(embedsite, n), types.ModuleType)}
+    modules |= {"plotting", "report", "cli"}  # imported on use, not by the package
+    missing = sorted(m for m in modules if not (api / f"{m}.md").is_file())
+    assert not missing, f"no API page docs/api/<module>.md for {missing}"
+    siting = (api / "siting.md").read_text(encoding="utf-8")
+    undocumented = [
+        n for n in embedsite.siting.__all__ if f"::: embedsite.siting.{n}\n" not in siting
+    ]
+    assert not undocumented, f"docs/api/siting.md lacks {undocumented}"
+
+
 @pytest.fixture
 def checkout(tmp_path, monkeypatch):
     """A working directory shaped like a checkout beside ../shared."""

@@ -628,7 +628,17 @@ def from_table(
     ------
     UnknownFacilityTypeError
         A type value is unknown (the message lists the known types and the closest match).
-    MissingColumnError, EmptyInputError, CRSError, CoordinateSystemError, FarFromNetworkError
+    MissingColumnError
+        A named column (type, name, floor area, capacity, lon/lat) is not in the table.
+    EmptyInputError
+        The table has no rows.
+    CRSError
+        A GeoDataFrame without a CRS.
+    CoordinateSystemError
+        Lon/lat out of range or swapped, or the points fit the streets clearly better in
+        another system than ``coordinate_system`` (e.g. unconverted GCJ-02).
+    FarFromNetworkError
+        Rows farther than ``max_distance`` from every street (with ``on_far="raise"``).
 
     Examples
     --------

@@ -49,7 +49,6 @@ GATE_BARRIERS: tuple[str, ...] = (
     "gate", "lift_gate", "swing_gate", "sliding_gate", "entrance", "turnstile",
 )  # fmt: skip
 ENTRANCES = ("yes", "main", "service", "secondary", "entrance")
-ENTRANCES = ("yes", "main", "service", "secondary", "entrance")
 OnFar = Literal["raise", "drop"]
 
 

@@ -318,7 +318,7 @@ def test_dask_survives_a_killed_worker(sequential, tmp_path, monkeypatch):
     out = tmp_path / "out"
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
             env={"EMBEDSITE_TEST_MARKER": str(marker), "OMP_NUM_THREADS": "1"},
         ) as cluster,
         distributed.Client(cluster) as client,
@@ -333,6 +333,25 @@ def test_dask_survives_a_killed_worker(sequential, tmp_path, monkeypatch):
     again = batch.score_partitions(_parts(), backend="sequential", output_dir=out,
                                    func=_explode)  # fmt: skip
     _same(again, sequential)  # everything read back, nothing recomputed
+
+
+def test_dask_without_a_client_starts_a_quiet_cluster(sequential):
+    """The LocalCluster started for backend="dask" warns about nothing, even with the
+    dashboard's default port taken (by another notebook, another cluster)."""
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as busy:
+        try:
+            busy.bind(("127.0.0.1", 8787))
+            busy.listen()
+        except OSError:
+            pass  # already taken: the same situation
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = batch.score_partitions(_parts()[1:2], backend="dask")
+    assert not [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    _same(got, sequential[sequential["partition"] == "west"])
 
 
 def _explode(part):

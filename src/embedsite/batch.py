@@ -317,7 +317,9 @@ def _run_dask(
         ) from exc
     own = None
     if client is None:
-        own = Client(LocalCluster(processes=True, threads_per_worker=1))
+        # the scheduler's web server on any free port: on its default 8787, already taken by
+        # another notebook or cluster, it warns (dashboard_address=None still binds 8787)
+        own = Client(LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0"))
         client = own
     try:
         futs = {

@@ -892,14 +892,16 @@ BATCH = [
         Two workers of one thread each, in this process (`processes=False`): it starts in a
         fraction of a second, which suits a tutorial run in CI on a small machine. On a
         workstation use `processes=True` (one process per core, no shared interpreter lock);
-        on a cluster, connect to its scheduler (section 6). `dashboard_address=None`: no
-        dashboard web server, which would warn when its port is taken.
+        on a cluster, connect to its scheduler (section 6). `dashboard_address=":0"` puts the
+        scheduler's web server (the dashboard) on any free port: on its default 8787, taken by
+        another notebook or cluster, distributed would warn (`dashboard_address=None` does not
+        avoid that: the scheduler still binds 8787 for its other web routes).
         """
     ),
     _code(
         """
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
         print(client)
         """

@@ -515,3 +515,15 @@ def test_gcj02_table_declared_wgs84_is_named(nanjing_net):
     )  # fmt: skip
     with pytest.raises(CoordinateSystemError, match="already WGS-84"):
         ef.from_poi_export(amap, nanjing_net, provider="amap")
+
+
+def test_from_osm_file_reads_only_the_features_in_a_polygon(helsinki_net):
+    """polygon= keeps the facilities inside it, snapped as in a full read, and none outside."""
+    area = shapely.box(24.935, 60.165, 24.95, 60.172)
+    full = ef.from_osm_file(SAMPLE, helsinki_net).points
+    part = ef.from_osm_file(SAMPLE, helsinki_net, polygon=area).points
+    assert 0 < len(part) < len(full)
+    inside = full.to_crs(4326).within(area)
+    assert set(part.index) == set(full.index[inside])  # the sample's facilities are points
+    cols = ["facility_type", "edge", "access_m"]
+    pd.testing.assert_frame_equal(part[cols], full.loc[part.index, cols])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -451,3 +452,14 @@ def test_group_quantile_equals_weighted_quantile_per_group(rows, q):
         mask = group == g
         want = weighted_quantile(values[mask], weights[mask], q)
         assert (np.isnan(got[g]) and np.isnan(want)) or got[g] == want
+
+
+def test_a_clipped_partition_warns_about_nothing(caplog):
+    """Residents and facilities outside a partition's clip are outside it, not "farther than
+    500 m from every street": they are left out before snapping, with no warning."""
+    part = batch.Partition("corner", SAMPLE, area=shapely.box(24.935, 60.165, 24.945, 60.17),
+                           types=("community_health_station",), margin_m=300)  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="embedsite"):
+        table = batch.score_partition(part)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert table["population"].sum() > 0

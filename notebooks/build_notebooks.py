@@ -451,10 +451,13 @@ COVERAGE = [
         fig, ax = plt.subplots(figsize=(8, 6))
         shares = by_type["share_covered"].sort_values()
         colours = ["#1a9850" if n else "#bbbbbb" for n in by_type.loc[shares.index, "facilities"]]
-        ax.barh(by_type.loc[shares.index, "name_en"], 100 * shares, color=colours)
+        bars = ax.barh(by_type.loc[shares.index, "name_en"], 100 * shares, color=colours)
+        ax.bar_label(bars, fontsize=8, padding=3, labels=[
+            f"{100 * v:.0f}%" if n else "no facility"
+            for v, n in zip(shares, by_type.loc[shares.index, "facilities"], strict=True)])
         ax.set_xlabel("% of the served age group within the walking radius")
         ax.set_xlim(0, 100)
-        ax.set_title("coverage per type (grey: no facility of the type in the sample)")
+        ax.set_title("coverage per type, central Helsinki (OSM)")
         ax.grid(axis="x", alpha=0.3)
         plt.show()
         """
@@ -712,7 +715,8 @@ COVERAGE = [
         the one with 500 residents nearly five times as much, although every resident counted
         is "covered" in section 3. 2SFCA shares a station equally among everybody within 300 m;
         E2SFCA gives the near residents more and the far ones less, so a home next to a station
-        and one at the edge of its reach no longer look the same. Coverage says *whether*,
+        and one at the edge of its reach no longer look the same. The mean is the same in both
+        maps: the same square metres are shared out, only differently. Coverage says *whether*,
         2SFCA says *how much*: a planner adding a site where the ratio is lowest relieves
         crowding, not only distance.
 

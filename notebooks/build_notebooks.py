@@ -1,12 +1,15 @@
 """Build the tutorial notebooks of this folder from the cells below, outputs stripped.
 
 Run from the repository root after editing a cell: ``python notebooks/build_notebooks.py``.
+The quickstart and siting cells are below; the longer notebooks keep theirs in
+``cells_<name>.py`` beside this file.
 The notebooks are executed by ``tests/test_notebooks.py`` (working directory: the repository
 root, so the sample path is relative to it); their outputs are never committed.
 """
 
 from __future__ import annotations
 
+import runpy
 import subprocess
 from pathlib import Path
 
@@ -212,6 +215,12 @@ SITING = [
 ]
 
 
+def _cells(name: str) -> list[nbformat.NotebookNode]:
+    """The cells of a notebook kept in its own file, ``cells_<name>.py`` beside this one."""
+    cells: list[nbformat.NotebookNode] = runpy.run_path(str(HERE / f"cells_{name}.py"))["CELLS"]
+    return cells
+
+
 def _notebook(name: str, cells: list) -> nbformat.NotebookNode:
     for i, cell in enumerate(cells):
         cell.id = f"{name}-{i:02d}"  # stable ids: rebuilding an unchanged notebook is a no-op
@@ -228,7 +237,12 @@ def _notebook(name: str, cells: list) -> nbformat.NotebookNode:
 def main(out_dir: Path = HERE) -> list[Path]:
     """Write every notebook into ``out_dir`` (this folder by default); return the paths."""
     written = []
-    for name, cells in (("quickstart", QUICKSTART), ("siting", SITING)):
+    for name, cells in (
+        ("quickstart", QUICKSTART),
+        ("coverage", _cells("coverage")),
+        ("siting", SITING),
+        ("batch", _cells("batch")),
+    ):
         nb = _notebook(name, cells)
         nbformat.validate(nb)
         target = out_dir / f"{name}.ipynb"

@@ -377,3 +377,23 @@ def test_conservation_property(helsinki_net, pops, max_distance, share):
     p = d.points
     assert np.allclose(p[BANDS].sum(axis=1), share * p["population"], rtol=1e-9, atol=1e-9)
     assert (p[BANDS].sum(axis=1) <= p["population"] * (1 + 1e-12) + 1e-12).all()
+
+
+def test_from_osm_file_reads_only_the_buildings_in_a_polygon(helsinki_net):
+    """polygon= keeps the buildings that intersect it, with the same residents as a full read
+    (no building outside it, every building wholly inside it)."""
+    area = shapely.box(24.935, 60.165, 24.945, 60.17)
+    full = ed.from_osm_file(SAMPLE, helsinki_net, on_far="drop").points
+    part = ed.from_osm_file(SAMPLE, helsinki_net, on_far="drop", polygon=area).points
+    assert 0 < len(part) < len(full)
+    assert set(part.index) <= set(full.index)
+    cols = ["population", "households", "pop_60plus", "edge", "access_m"]
+    pd.testing.assert_frame_equal(part[cols], full.loc[part.index, cols])
+    b = read_features(SAMPLE, ["building"], nodes=False)
+    labels = b["osm_type"] + "/" + b["osm_id"].astype(str)
+    inside = set(labels[b.within(area)]) & set(full.index)
+    outside = set(labels[~b.intersects(area)])
+    assert inside <= set(part.index)
+    assert not outside & set(part.index)
+    with pytest.raises(EmptyInputError, match="inside the polygon"):
+        ed.from_osm_file(SAMPLE, helsinki_net, polygon=shapely.box(10, 10, 10.001, 10.001))

@@ -530,3 +530,15 @@ def test_unnamed_part_of_an_unnamed_area_has_a_reason(helsinki_net):
     assert list(fac.points.index) == ["0"]
     reason = fac.unmatched.loc["1", "reason"]
     assert isinstance(reason, str) and reason.startswith("inside 0 (unnamed), also kindergarten")
+
+
+def test_from_osm_file_reads_only_the_features_in_a_polygon(helsinki_net):
+    """polygon= keeps the facilities inside it, snapped as in a full read, and none outside."""
+    area = shapely.box(24.935, 60.165, 24.95, 60.172)
+    full = ef.from_osm_file(SAMPLE, helsinki_net).points
+    part = ef.from_osm_file(SAMPLE, helsinki_net, polygon=area).points
+    assert 0 < len(part) < len(full)
+    inside = full.to_crs(4326).within(area)
+    assert set(part.index) == set(full.index[inside])  # the sample's facilities are points
+    cols = ["facility_type", "edge", "access_m"]
+    pd.testing.assert_frame_equal(part[cols], full.loc[part.index, cols])

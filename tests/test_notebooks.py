@@ -22,7 +22,7 @@ TIMEOUT_S = 300
 
 def test_the_tutorial_notebooks_are_there() -> None:
     names = {p.stem for p in NOTEBOOKS}
-    assert {"quickstart", "siting"} <= names
+    assert {"quickstart", "coverage", "siting", "batch"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

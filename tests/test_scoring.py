@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -319,7 +320,7 @@ def test_dask_survives_a_killed_worker(sequential, tmp_path, monkeypatch):
     out = tmp_path / "out"
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
             env={"EMBEDSITE_TEST_MARKER": str(marker), "OMP_NUM_THREADS": "1"},
         ) as cluster,
         distributed.Client(cluster) as client,
@@ -334,6 +335,25 @@ def test_dask_survives_a_killed_worker(sequential, tmp_path, monkeypatch):
     again = batch.score_partitions(_parts(), backend="sequential", output_dir=out,
                                    func=_explode)  # fmt: skip
     _same(again, sequential)  # everything read back, nothing recomputed
+
+
+def test_dask_without_a_client_starts_a_quiet_cluster(sequential):
+    """The LocalCluster started for backend="dask" warns about nothing, even with the
+    dashboard's default port taken (by another notebook, another cluster)."""
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as busy:
+        try:
+            busy.bind(("127.0.0.1", 8787))
+            busy.listen()
+        except OSError:
+            pass  # already taken: the same situation
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = batch.score_partitions(_parts()[1:2], backend="dask")
+    assert not [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    _same(got, sequential[sequential["partition"] == "west"])
 
 
 def _explode(part):
@@ -433,3 +453,14 @@ def test_group_quantile_equals_weighted_quantile_per_group(rows, q):
         mask = group == g
         want = weighted_quantile(values[mask], weights[mask], q)
         assert (np.isnan(got[g]) and np.isnan(want)) or got[g] == want
+
+
+def test_a_clipped_partition_warns_about_nothing(caplog):
+    """Residents and facilities outside a partition's clip are outside it, not "farther than
+    500 m from every street": they are left out before snapping, with no warning."""
+    part = batch.Partition("corner", SAMPLE, area=shapely.box(24.935, 60.165, 24.945, 60.17),
+                           types=("community_health_station",), margin_m=300)  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="embedsite"):
+        table = batch.score_partition(part)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert table["population"].sum() > 0

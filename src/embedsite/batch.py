@@ -111,8 +111,10 @@ def score_partition(part: Partition) -> gpd.GeoDataFrame:
         metric = local.to_crs(local.estimate_utm_crs())
         polygon = metric.buffer(part.margin_m).to_crs(4326).iloc[0]
     net = en.from_osm_file(part.osm, polygon=polygon)
-    homes = ed.from_osm_file(part.osm, net, on_far="drop")
-    supply = ef.from_osm_file(part.osm, net)
+    # the residents and facilities of the same area: the rest of the file is another
+    # partition's, not "far from the streets" (which the loaders would warn about)
+    homes = ed.from_osm_file(part.osm, net, on_far="drop", polygon=polygon)
+    supply = ef.from_osm_file(part.osm, net, polygon=polygon)
     cov = coverage.compute(net, homes, supply, types=list(part.types) if part.types else None)
     hoods = part.neighbourhoods
     if hoods is None and part.area is not None:
@@ -317,7 +319,9 @@ def _run_dask(
         ) from exc
     own = None
     if client is None:
-        own = Client(LocalCluster(processes=True, threads_per_worker=1))
+        # the scheduler's web server on any free port: on its default 8787, already taken by
+        # another notebook or cluster, it warns (dashboard_address=None still binds 8787)
+        own = Client(LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0"))
         client = own
     try:
         futs = {

@@ -60,6 +60,7 @@ import pandas as pd
 import shapely
 
 from embedsite import _demand_build as _b
+from embedsite._graphbuild import clip_geometry
 from embedsite._osmfeatures import read_features
 from embedsite.crs import CoordinateSystem, check_lonlat, to_wgs84
 from embedsite.errors import CRSError, DataFileError, EmptyInputError, InputError, PopulationError
@@ -476,14 +477,23 @@ def from_buildings(
     )  # fmt: skip
 
 
-def from_osm_file(path: str | Path, network: PedestrianNetwork, **kw: Any) -> Demand:
+def from_osm_file(
+    path: str | Path,
+    network: PedestrianNetwork,
+    *,
+    polygon: shapely.Polygon | shapely.MultiPolygon | gpd.GeoDataFrame | None = None,
+    **kw: Any,
+) -> Demand:
     """Residents of the residential buildings of an OSM file (XML or PBF).
 
     Reads buildings (with ``building:levels``), landuse=residential compounds and gate nodes
     (``barrier`` in :data:`GATE_BARRIERS`, or ``entrance`` in yes/main/service/secondary)
     and calls :func:`from_buildings`. Labels are ``"way/<id>"``, ``"relation/<id>"`` and
     ``"node/<id>"``. ``compounds=``/``gates=`` in ``kw`` replace the ones read; other
-    keywords go to :func:`from_buildings`.
+    keywords go to :func:`from_buildings`. With ``polygon`` (WGS-84 shapely geometry or a
+    GeoDataFrame, e.g. the area a network was cut at with
+    :func:`embedsite.network.from_osm_file`), only the features that intersect it are read:
+    the rest of the file is outside the study area, not far from its streets.
 
     Examples
     --------
@@ -493,18 +503,26 @@ def from_osm_file(path: str | Path, network: PedestrianNetwork, **kw: Any) -> De
     >>> d.report.source, d.report.levels_filled + d.report.levels_given == d.report.rows_used
     ('buildings', True)
     """
+    clip = clip_geometry(polygon, None)
+
+    def inside(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return frame if clip is None else frame[frame.intersects(clip)]
+
     tags = ["building", "building:levels", "building:flats", "name"]
-    b = read_features(path, ["building"], tags=tags, nodes=False)
+    b = inside(read_features(path, ["building"], tags=tags, nodes=False))
     if len(b) == 0:
-        raise EmptyInputError(f"{str(path)!r} holds no buildings; residents cannot be placed")
+        where = "" if clip is None else " inside the polygon"
+        raise EmptyInputError(
+            f"{str(path)!r} holds no buildings{where}; residents cannot be placed"
+        )
     b.index = pd.Index(_b.osm_labels(b), name="osm")
     if "compounds" not in kw:
-        lu = read_features(path, ["landuse"], tags=["landuse", "name"], nodes=False)
+        lu = inside(read_features(path, ["landuse"], tags=["landuse", "name"], nodes=False))
         lu = lu[lu["landuse"] == "residential"]
         lu.index = pd.Index(_b.osm_labels(lu), name="osm")
         kw["compounds"] = lu if len(lu) else None
     if "gates" not in kw and kw["compounds"] is not None:
-        g = read_features(path, ["barrier", "entrance"], areas=False)
+        g = inside(read_features(path, ["barrier", "entrance"], areas=False))
         g = g[g["barrier"].isin(GATE_BARRIERS) | g["entrance"].isin(_ENTRANCES)]
         g.index = pd.Index(_b.osm_labels(g), name="osm")
         kw["gates"] = g if len(g) else None

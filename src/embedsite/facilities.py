@@ -70,6 +70,7 @@ from embedsite._facilitytables import (
     _resolve_types,
     _table_points,
 )
+from embedsite._graphbuild import clip_geometry
 from embedsite._osmfeatures import read_features
 from embedsite.crs import CoordinateSystem, check_crs
 from embedsite.errors import (
@@ -434,6 +435,7 @@ def from_osm_file(
     mapping: pd.DataFrame | str | Path | None = None,
     max_distance: float = 500.0,
     on_far: OnFar = "drop",
+    polygon: shapely.Polygon | shapely.MultiPolygon | gpd.GeoDataFrame | None = None,
 ) -> Facilities:
     """Read facilities from an OSM XML/PBF file: nodes and areas with :data:`OSM_KEYS`.
 
@@ -446,6 +448,10 @@ def from_osm_file(
     standards, mapping, max_distance, on_far
         As for :func:`from_osm_features`. Features farther than ``max_distance`` from every
         street are dropped and reported by default (an extract reaches past its streets).
+    polygon
+        Read only the features that intersect this area (WGS-84 shapely geometry or a
+        GeoDataFrame), e.g. the area the network was cut at: the rest of the file is outside
+        the study area, not far from its streets.
 
     Returns
     -------
@@ -470,9 +476,15 @@ def from_osm_file(
     rules = read_rules(mapping, standards=std)
     keys = [k for k in dict.fromkeys([*OSM_KEYS, *rules["key"]]) if k]
     tags = [t for t in dict.fromkeys([*keys, *rules["and_key"], *_EXTRA_TAGS]) if t]
+    clip = clip_geometry(polygon, None)
     feats = read_features(path, keys, tags=tags)
+    if clip is not None:
+        feats = feats[feats.intersects(clip)]
     if len(feats) == 0:
-        raise EmptyInputError(f"{str(path)!r} holds no nodes or areas with any of the keys {keys}")
+        where = "" if clip is None else " inside the polygon"
+        raise EmptyInputError(
+            f"{str(path)!r} holds no nodes or areas{where} with any of the keys {keys}"
+        )
     return from_osm_features(
         feats, network, standards=std, mapping=rules, max_distance=max_distance,
         on_far=on_far, source=f"osm:{Path(path).name}",

@@ -13,8 +13,11 @@ import embedsite.network as en
 from embedsite import _netparts
 
 
-def test_frames_are_rebuilt_equal_and_independent(nanjing_net):
-    net = nanjing_net
+@pytest.mark.parametrize("cache_max", [200_000, 0])  # objects kept (small) or remade (large)
+def test_frames_are_rebuilt_equal_and_independent(nanjing_net, monkeypatch, cache_max):
+    monkeypatch.setattr(_netparts, "_CACHE_MAX_EDGES", cache_max)
+    net = en.PedestrianNetwork(nanjing_net.nodes, nanjing_net.edges, nanjing_net.report)
+    assert net._parts.cache == {}
     edges, nodes = net.edges, net.nodes
     assert_geodataframe_equal(net.edges, edges, check_less_precise=False)
     assert_geodataframe_equal(net.nodes, nodes, check_less_precise=False)
@@ -27,15 +30,25 @@ def test_frames_are_rebuilt_equal_and_independent(nanjing_net):
     # the geometry is the nodes' own x/y, bit for bit
     np.testing.assert_array_equal(shapely.get_x(net.nodes.geometry), net.nodes["x"])
     np.testing.assert_array_equal(shapely.get_y(net.nodes.geometry), net.nodes["y"])
+    assert sorted(net._parts.cache) == ([] if cache_max == 0 else ["lines", "points"])
+    geoms = net.edge_geometry
+    if cache_max:
+        assert geoms is net.edge_geometry and not geoms.flags.writeable
+    assert shapely.equals_exact(geoms, nanjing_net.edge_geometry, tolerance=0).all()
 
 
-def test_network_holds_no_geodataframes_or_shapely_lines(nanjing_net):
-    net = nanjing_net
+def test_network_holds_no_geodataframes_or_shapely_lines(nanjing_net, monkeypatch):
+    monkeypatch.setattr(_netparts, "_CACHE_MAX_EDGES", 0)  # as a network of 1M nodes
+    net = en.PedestrianNetwork(nanjing_net.nodes, nanjing_net.edges, nanjing_net.report)
+    lonlat = nanjing_net.nodes.to_crs(4326).geometry.iloc[:30]
+    assert net.check_coordinate_system(lonlat).best == "wgs84"
+    assert len(net.edges) and len(net.nodes) and len(net.snap(lonlat))
     assert not any(isinstance(v, gpd.GeoDataFrame | gpd.GeoSeries) for v in vars(net).values())
     parts = net._parts
     assert parts.lines.objects is None and parts.lines.coords is not None
     assert parts.lines.coords.dtype == np.float64 and not parts.lines.coords.flags.writeable
     assert len(parts.lines) == len(net.edge_lengths)
+    assert parts.cache == {}
 
 
 def test_public_constructor_round_trip_is_exact(nanjing_net):

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import GeometryArray
 from pyproj import CRS, Transformer
 from scipy.sparse import csgraph
 
@@ -135,22 +136,57 @@ class NetworkParts:
     edge_geometry_name: str
     crs: CRS
 
+    # the shapely objects, once built, while the network is small (see _CACHE_MAX_EDGES)
+    cache: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def _cached(self, key: str, build: Callable[[], np.ndarray]) -> np.ndarray:
+        if key in self.cache:
+            return self.cache[key]
+        arr = build()
+        if len(self.edge_table) <= _CACHE_MAX_EDGES:
+            arr.flags.writeable = False
+            self.cache[key] = arr
+        return arr
+
+    def node_points(self) -> np.ndarray:
+        def build() -> np.ndarray:
+            with no_gc():
+                return np.asarray(shapely.points(self.node_xy))
+
+        return self._cached("points", build)
+
+    def edge_lines(self) -> np.ndarray:
+        return self._cached("lines", self.lines.shapely)
+
     def nodes_frame(self) -> gpd.GeoDataFrame:
-        with no_gc():
-            points = shapely.points(self.node_xy)
-        return _frame(self.node_table, points, self.node_geometry_name, self.node_columns, self.crs)
+        return _frame(
+            self.node_table, self.node_points(), self.node_geometry_name, self.node_columns,
+            self.crs,
+        )  # fmt: skip
 
     def edges_frame(self) -> gpd.GeoDataFrame:
-        lines = self.lines.shapely()
-        return _frame(self.edge_table, lines, self.edge_geometry_name, self.edge_columns, self.crs)
+        return _frame(
+            self.edge_table, self.edge_lines(), self.edge_geometry_name, self.edge_columns,
+            self.crs,
+        )  # fmt: skip
+
+
+# Up to this many edges the built shapely objects are kept (about 70 MB at the limit), so
+# repeated .nodes/.edges/.edge_geometry cost a table copy; larger networks rebuild them on
+# each access instead of holding millions of objects (0.8 GB at a million nodes).
+_CACHE_MAX_EDGES = 200_000
 
 
 def _frame(
     table: pd.DataFrame, geometry: np.ndarray, name: str, columns: tuple[str, ...], crs: CRS
 ) -> gpd.GeoDataFrame:
-    frame = table.copy()
-    frame[name] = gpd.GeoSeries(geometry, index=table.index, crs=crs)
-    return gpd.GeoDataFrame(frame[list(columns)], geometry=name, crs=crs)
+    # copy-on-write (pandas 3): the caller may change the frame, never the network's table
+    frame = gpd.GeoDataFrame(table, geometry=GeometryArray(geometry, crs=crs), crs=crs)
+    if name != "geometry":
+        frame = frame.rename_geometry(name)
+    if tuple(frame.columns) != columns:
+        frame = frame[list(columns)]
+    return frame
 
 
 def parts_of(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> NetworkParts:

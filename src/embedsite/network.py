@@ -158,8 +158,9 @@ class PedestrianNetwork:
     def nodes(self) -> gpd.GeoDataFrame:
         """The junctions and dead ends (see the class docstring for columns).
 
-        Built on each access from the network's arrays (a new frame the caller may change;
-        about 0.1 s per million nodes): fetch it once when it is used many times.
+        A new frame on each access, made from the network's arrays (the caller may change
+        it). The point objects are kept up to 200,000 edges; a larger network makes them
+        again each time (about 0.2 s per million nodes) rather than hold them.
         """
         return self._parts.nodes_frame()
 
@@ -167,9 +168,10 @@ class PedestrianNetwork:
     def edges(self) -> gpd.GeoDataFrame:
         """The street edges with tags and geometry.
 
-        Built on each access from the network's tables and coordinate arrays (a new frame,
-        the same values every time; about 0.3 s per million edges): fetch it once when it is
-        used many times.
+        A new frame on each access, made from the network's table and coordinate arrays
+        (the caller may change it). The line objects are kept up to 200,000 edges; a larger
+        network makes them again each time (about 1 s per million edges) rather than hold
+        them: fetch the frame once there.
         """
         return self._parts.edges_frame()
 
@@ -205,9 +207,9 @@ class PedestrianNetwork:
 
     @property
     def edge_geometry(self) -> np.ndarray:
-        """The street geometry of each edge (shapely LineStrings, by edge position), built
-        from the coordinate arrays without the :attr:`edges` table."""
-        return self._parts.lines.shapely()
+        """The street geometry of each edge (shapely LineStrings, by edge position; a
+        read-only array), without the :attr:`edges` table."""
+        return self._parts.edge_lines()
 
     def __len__(self) -> int:
         return len(self._parts.node_table)
@@ -435,12 +437,14 @@ class PedestrianNetwork:
         """
         if len(points) < min_points or not CRS.from_user_input(points.crs).is_geographic:
             return None
-        if self._edges_lonlat is None:
-            lines = gpd.GeoSeries(self.edge_geometry, crs=self.crs)
-            self._edges_lonlat = lines.to_crs(4326)
+        lonlat = self._edges_lonlat
+        if lonlat is None:
+            lonlat = gpd.GeoSeries(self.edge_geometry, crs=self.crs).to_crs(4326)
+            if len(self._u) <= _netparts._CACHE_MAX_EDGES:  # kept only while small
+                self._edges_lonlat = lonlat
         return check_offset(
             points.to_crs(4326),
-            self._edges_lonlat,
+            lonlat,
             declared=declared,
             min_distance_m=min_distance_m,
         )

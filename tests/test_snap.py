@@ -104,6 +104,7 @@ def test_z_order_and_chunks_do_not_change_the_answer(nanjing_net, monkeypatch):
     monkeypatch.setattr(_graphbuild, "_SORT_MIN", 10**9)
     plain = seg.nearest(xy, 300.0)
     monkeypatch.setattr(_graphbuild, "_SORT_MIN", 0)
+    monkeypatch.setattr(_graphbuild, "_SORT_MIN_SAMPLES", 0)
     monkeypatch.setattr(_graphbuild, "_CHUNK", 37)
     np.testing.assert_array_equal(seg.nearest(xy, 300.0), plain)
     np.testing.assert_array_equal(seg.nearest(xy[::-1], 300.0), plain[::-1])

@@ -160,7 +160,7 @@ class PedestrianNetwork:
 
         A new frame on each access, made from the network's arrays (the caller may change
         it). The point objects are kept up to 200,000 edges; a larger network makes them
-        again each time (about 0.2 s per million nodes) rather than hold them.
+        again each time (about 1 s per million nodes) rather than hold them.
         """
         return self._parts.nodes_frame()
 

@@ -33,6 +33,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
+import gc
 import json
 import logging
 import subprocess
@@ -270,24 +271,33 @@ def hwm_mb() -> float:
         return next(int(x.split()[1]) for x in f if x.startswith("VmHWM")) / 1024
 
 
+def rss_mb() -> float:
+    """Resident memory of this process now (VmRSS), MB."""
+    with open("/proc/self/status", encoding="utf-8") as f:
+        return next(int(x.split()[1]) for x in f if x.startswith("VmRSS")) / 1024
+
+
 def growth_one(n_nodes: int) -> dict[str, Any]:
     """One growth size, in a fresh subprocess: VmHWM is reset by exec, so it is this size's
     peak (ru_maxrss is not: it keeps the forking parent's peak across exec)."""
     t0 = time.perf_counter()
     net = grid_network(n_nodes)
     t_build, mb_build = time.perf_counter() - t0, hwm_mb()
+    gc.collect()
+    rss_net = rss_mb()  # after the build's transient GeoDataFrames are gone
     csr, (u, v) = net.csr, net.edge_nodes
     per_type, _ = facilities(net)  # also builds the snapping index (not timed below)
     mb_index = hwm_mb()
     minx, miny, maxx, maxy = net.nodes.total_bounds
     rng = np.random.default_rng(2)
-    n = len(net.nodes)
+    n = len(net)
     pts = gpd.GeoSeries(
         shapely.points(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)), crs=net.crs
     )
     t0 = time.perf_counter()
     res = net.snap(pts, max_distance=RES_MAX_M)
     t_snap, mb_snap = time.perf_counter() - t0, hwm_mb()
+    rss_snap = rss_mb()
     t0 = time.perf_counter()
     d = embedsite_run(csr, u, v, per_type, res)
     t_cov = time.perf_counter() - t0
@@ -314,10 +324,11 @@ def growth_one(n_nodes: int) -> dict[str, Any]:
         t_e2e = time.perf_counter() - t0
         peer = {"embedsite_e2e_s": t_e2e, "nx_analyst_e2e_s (a')": t_a2,
                 "a'/es_e2e": t_a2 / t_e2e}  # fmt: skip
-    return {"grid": f"{side} x {side}", "nodes": len(net.nodes), "edges": len(net.edges),
+    return {"grid": f"{side} x {side}", "nodes": len(net), "edges": len(net.edge_lengths),
             "residents": len(res), "build_s": t_build, "snap_res_s": t_snap,
             "embedsite_10_types_s": t_cov, "per_type_s": t_cov / N_TYPES,
             "covered_500m_%": 100 * float((d <= RADIUS).mean()),
+            "rss_net_MB": rss_net, "rss_after_snap_MB": rss_snap,
             "hwm_build_MB": mb_build, "hwm_index_MB": mb_index, "hwm_snap_MB": mb_snap,
             "peak_MB": peak, **peer}  # fmt: skip
 

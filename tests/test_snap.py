@@ -96,3 +96,29 @@ def test_chunks_give_the_same_answer(nanjing_net, monkeypatch):
     monkeypatch.setattr(_graphbuild, "_CHUNK", 37)  # 28 chunks, the last one short
     np.testing.assert_array_equal(seg.nearest(xy, 300.0), whole)
     assert (whole >= 0).any() and (whole < 0).any()
+
+
+def test_z_order_and_chunks_do_not_change_the_answer(nanjing_net, monkeypatch):
+    seg = _graphbuild.Segments.of(nanjing_net.edge_geometry)
+    xy = _random_xy(nanjing_net, 1_000, seed=11, grow=200.0)
+    monkeypatch.setattr(_graphbuild, "_SORT_MIN", 10**9)
+    plain = seg.nearest(xy, 300.0)
+    monkeypatch.setattr(_graphbuild, "_SORT_MIN", 0)
+    monkeypatch.setattr(_graphbuild, "_SORT_MIN_SAMPLES", 0)
+    monkeypatch.setattr(_graphbuild, "_CHUNK", 37)
+    np.testing.assert_array_equal(seg.nearest(xy, 300.0), plain)
+    np.testing.assert_array_equal(seg.nearest(xy[::-1], 300.0), plain[::-1])
+    code = _graphbuild._morton(xy)
+    assert len(np.unique(code)) > 990  # distinct cells: the order is spatial, not arbitrary
+
+
+def test_samples_are_piece_midpoints_within_half_spacing(nanjing_net):
+    """The exactness bound: every point of a segment is within spacing / 2 of a sample of
+    that segment (checked at 11 points along every segment)."""
+    seg = _graphbuild.Segments.of(nanjing_net.edge_geometry)
+    pts = seg.samples.data
+    for t in np.linspace(0.0, 1.0, 11):
+        probe = seg.start + t * seg.vector
+        d = np.full(len(probe), np.inf)
+        np.minimum.at(d, seg.sample_segment, np.hypot(*(pts - probe[seg.sample_segment]).T))
+        assert (d <= seg.spacing / 2 + 1e-9).all()

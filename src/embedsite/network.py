@@ -29,21 +29,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from embedsite import _graphbuild
+from embedsite import _graphbuild, _netparts
 from embedsite._io import atomic_path
+from embedsite._online import from_bbox, from_place, from_polygon
 from embedsite._osmread import WAY_TAGS, read_highways
 from embedsite._walkfilter import WalkFilter
 from embedsite.crs import (
     CoordinateSystem,
     CoordinateSystemGuess,
-    check_crs,
-    check_lonlat,
     check_offset,
-    local_metric_crs,
 )
 from embedsite.errors import (
     CRSError,
@@ -125,14 +123,28 @@ class PedestrianNetwork:
         edges: gpd.GeoDataFrame,
         report: BuildReport,
     ) -> None:
-        self._nodes = nodes
-        self._edges = edges
+        self._setup(_netparts.parts_of(nodes, edges), report)
+
+    @classmethod
+    def _from_parts(cls, parts: _netparts.NetworkParts, report: BuildReport) -> PedestrianNetwork:
+        """A network from its tables and coordinate arrays (no shapely objects made)."""
+        net = cls.__new__(cls)
+        net._setup(parts, report)
+        return net
+
+    def _setup(self, parts: _netparts.NetworkParts, report: BuildReport) -> None:
+        # tables and coordinate arrays, not GeoDataFrames: at 1M nodes the shapely objects
+        # were 0.8 GB of the network's 1.25 GB; .nodes/.edges build the frames when asked
+        self._parts = parts
         self._report = report
-        index = pd.Index(nodes.index)
-        self._u = index.get_indexer(edges["u"].to_numpy())
-        self._v = index.get_indexer(edges["v"].to_numpy())
-        self._length = edges["length"].to_numpy(dtype=float)
-        self._csr = _graphbuild.adjacency(self._u, self._v, self._length, len(nodes))
+        index = pd.Index(parts.node_table.index)
+        table = parts.edge_table
+        self._u_id = table["u"].to_numpy()
+        self._v_id = table["v"].to_numpy()
+        self._u = index.get_indexer(self._u_id)
+        self._v = index.get_indexer(self._v_id)
+        self._length = table["length"].to_numpy(dtype=float)
+        self._csr = _graphbuild.adjacency(self._u, self._v, self._length, len(index))
         for arr in (self._u, self._v, self._length, *_csr_arrays(self._csr)):
             arr.flags.writeable = False  # shared, never copied: callers get read-only views
         self._segments: _graphbuild.Segments | None = None
@@ -144,18 +156,29 @@ class PedestrianNetwork:
     # --- read-only views -------------------------------------------------------------------
     @property
     def nodes(self) -> gpd.GeoDataFrame:
-        """The junctions and dead ends (a copy; see the class docstring for columns)."""
-        return self._nodes.copy()
+        """The junctions and dead ends (see the class docstring for columns).
+
+        A new frame on each access, made from the network's arrays (the caller may change
+        it). The point objects are kept up to 200,000 edges; a larger network makes them
+        again each time (about 1 s per million nodes) rather than hold them.
+        """
+        return self._parts.nodes_frame()
 
     @property
     def edges(self) -> gpd.GeoDataFrame:
-        """The street edges with tags and geometry (a copy)."""
-        return self._edges.copy()
+        """The street edges with tags and geometry.
+
+        A new frame on each access, made from the network's table and coordinate arrays
+        (the caller may change it). The line objects are kept up to 200,000 edges; a larger
+        network makes them again each time (about 1 s per million edges) rather than hold
+        them: fetch the frame once there.
+        """
+        return self._parts.edges_frame()
 
     @property
     def crs(self) -> CRS:
         """The projected CRS of the network (metres)."""
-        return CRS.from_user_input(self._nodes.crs)
+        return self._parts.crs
 
     @property
     def report(self) -> BuildReport:
@@ -184,17 +207,17 @@ class PedestrianNetwork:
 
     @property
     def edge_geometry(self) -> np.ndarray:
-        """The street geometry of each edge (shapely LineStrings, by edge position), without
-        copying the :attr:`edges` table."""
-        return np.asarray(self._edges.geometry.array)
+        """The street geometry of each edge (shapely LineStrings, by edge position; a
+        read-only array), without the :attr:`edges` table."""
+        return self._parts.edge_lines()
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return len(self._parts.node_table)
 
     def __repr__(self) -> str:
         km = self._length.sum() / 1000
         return (
-            f"<PedestrianNetwork: {len(self._nodes):,} nodes, {len(self._edges):,} edges, "
+            f"<PedestrianNetwork: {len(self):,} nodes, {len(self._u):,} edges, "
             f"{km:,.1f} km of streets, CRS {self.crs.name!r}>"
         )
 
@@ -209,17 +232,17 @@ class PedestrianNetwork:
         >>> int(s["nodes"]) > 1000 and s["street_length_km"] > 50
         True
         """
-        lengths = self._edges.groupby("highway", dropna=False)["length"].sum() / 1000
-        minx, miny, maxx, maxy = self._nodes.total_bounds
-        degree = np.bincount(np.concatenate([self._u, self._v]), minlength=len(self._nodes)).astype(
-            float
-        )
+        lengths = self._parts.edge_table.groupby("highway", dropna=False)["length"].sum() / 1000
+        xy = self._parts.node_xy
+        minx, miny = xy.min(axis=0)
+        maxx, maxy = xy.max(axis=0)
+        degree = np.bincount(np.concatenate([self._u, self._v]), minlength=len(self)).astype(float)
         r = self._report
         data: dict[str, Any] = {
             "source": r.source,
             "crs": self.crs.name,
-            "nodes": len(self._nodes),
-            "edges": len(self._edges),
+            "nodes": len(self),
+            "edges": len(self._u),
             "street_length_km": round(float(self._length.sum()) / 1000, 3),
             "extent_km": f"{(maxx - minx) / 1000:.2f} x {(maxy - miny) / 1000:.2f}",
             "mean_degree": round(float(degree.mean()), 3) if len(degree) else 0.0,
@@ -265,9 +288,9 @@ class PedestrianNetwork:
         graph: nx.MultiGraph = nx.MultiDiGraph() if directed else nx.MultiGraph()
         graph.graph["crs"] = self.crs
         graph.graph["created_with"] = "embedsite"
-        nodes = self._nodes.drop(columns="geometry")
+        nodes = self._parts.node_table
         graph.add_nodes_from(zip(nodes.index.tolist(), nodes.to_dict("records"), strict=True))
-        edges = self._edges
+        edges = self.edges
         attrs = edges.drop(columns=["u", "v", "key"])
         records = [{k: v for k, v in r.items() if not _isna(v)} for r in attrs.to_dict("records")]
         u = edges["u"].tolist()
@@ -331,7 +354,7 @@ class PedestrianNetwork:
         >>> bool(snapped["access_m"].iloc[0] < 100)
         True
         """
-        geoms = _points_in(points, self.crs, name="points")
+        geoms = _netparts.points_in(points, self.crs, name="points")
         if max_distance <= 0 or not np.isfinite(max_distance):
             raise InputError(
                 f"max_distance must be a positive number of metres, not {max_distance}"
@@ -339,7 +362,8 @@ class PedestrianNetwork:
         if on_far not in ("raise", "drop"):
             raise InputError(f"on_far must be 'raise' or 'drop', not {on_far!r}")
         if self._segments is None:
-            self._segments = _graphbuild.Segments.of(self._edges.geometry.to_numpy())
+            coords, line = self._parts.lines.coordinates()
+            self._segments = _graphbuild.Segments.from_coords(coords, line, len(self._u))
         seg = self._segments
         arr = geoms.to_numpy()
         xy = shapely.get_coordinates(arr)
@@ -368,12 +392,13 @@ class PedestrianNetwork:
         geom_len = seg.edge_length[e]
         frac = np.divide(along, geom_len, out=np.zeros_like(along), where=geom_len > 0)
         position = np.clip(frac, 0.0, 1.0) * self._length[e]
-        snapped_pt = shapely.points(snapped_xy)
+        with _netparts.no_gc():
+            snapped_pt = shapely.points(snapped_xy)
         return gpd.GeoDataFrame(
             {
                 "edge": e,
-                "u": self._edges["u"].to_numpy()[e],
-                "v": self._edges["v"].to_numpy()[e],
+                "u": self._u_id[e],
+                "v": self._v_id[e],
                 "position_m": position,
                 "to_u_m": position,
                 "to_v_m": self._length[e] - position,
@@ -412,11 +437,14 @@ class PedestrianNetwork:
         """
         if len(points) < min_points or not CRS.from_user_input(points.crs).is_geographic:
             return None
-        if self._edges_lonlat is None:
-            self._edges_lonlat = self._edges.geometry.to_crs(4326)
+        lonlat = self._edges_lonlat
+        if lonlat is None:
+            lonlat = gpd.GeoSeries(self.edge_geometry, crs=self.crs).to_crs(4326)
+            if len(self._u) <= _netparts._CACHE_MAX_EDGES:  # kept only while small
+                self._edges_lonlat = lonlat
         return check_offset(
             points.to_crs(4326),
-            self._edges_lonlat,
+            lonlat,
             declared=declared,
             min_distance_m=min_distance_m,
         )
@@ -488,12 +516,12 @@ class PedestrianNetwork:
         """
         p = Path(path)
         suffix = p.suffix.lower()
-        edges = self._edges
+        edges = self.edges
         meta = json.dumps({"report": asdict(self._report), "format": 1}, ensure_ascii=False)
         if suffix == ".gpkg":
             with atomic_path(p) as tmp:
                 edges.to_file(tmp, layer="edges", driver="GPKG")
-                self._nodes.to_file(tmp, layer="nodes", driver="GPKG", mode="a")
+                self.nodes.to_file(tmp, layer="nodes", driver="GPKG", mode="a")
                 meta_frame = gpd.GeoDataFrame(
                     {"embedsite_meta": [meta]}, geometry=[None], crs=self.crs
                 )
@@ -666,78 +694,6 @@ def from_graph(
     )  # fmt: skip
 
 
-def from_polygon(
-    polygon: shapely.Polygon | shapely.MultiPolygon | gpd.GeoDataFrame,
-    *,
-    walk_filter: WalkFilter | None = None,
-    crs: Any = None,
-    component: Component = "largest",
-) -> PedestrianNetwork:
-    """Download the pedestrian network inside a polygon from Overpass (through osmnx).
-
-    osmnx's cache (``osmnx.settings.use_cache``, ``cache_folder``) applies: a repeated
-    request is answered from disk. The polygon is WGS-84 (or a GeoDataFrame in any CRS).
-    """
-    import osmnx as ox
-
-    area = _graphbuild.clip_geometry(polygon, None)
-    assert area is not None
-    filt = (walk_filter or WalkFilter()).to_overpass()
-    try:
-        G = ox.graph_from_polygon(
-            area, custom_filter=filt, simplify=False, retain_all=True, truncate_by_edge=False
-        )
-    except (ox._errors.InsufficientResponseError, ValueError) as exc:
-        raise EmptyInputError(
-            f"Overpass returned no walkable streets for this area ({exc}); check the polygon "
-            "(WGS-84 longitude/latitude) and that OpenStreetMap maps streets there."
-        ) from exc
-    except OSError as exc:
-        raise DataFileError(
-            f"the Overpass download failed: {exc}. Check the connection or osmnx's "
-            "overpass_url setting, or download an extract and use from_osm_file."
-        ) from exc
-    return from_graph(G, crs=crs, component=component)
-
-
-def from_bbox(
-    bbox: tuple[float, float, float, float],
-    *,
-    walk_filter: WalkFilter | None = None,
-    crs: Any = None,
-    component: Component = "largest",
-) -> PedestrianNetwork:
-    """Download the pedestrian network in ``(west, south, east, north)`` WGS-84 degrees."""
-    area = _graphbuild.clip_geometry(None, bbox)
-    assert area is not None
-    return from_polygon(area, walk_filter=walk_filter, crs=crs, component=component)
-
-
-def from_place(
-    name: str,
-    *,
-    walk_filter: WalkFilter | None = None,
-    crs: Any = None,
-    component: Component = "largest",
-) -> PedestrianNetwork:
-    """Geocode a place name with osmnx (Nominatim) and download its pedestrian network.
-
-    Examples
-    --------
-    >>> net = from_place("玄武区, 南京市, 中国")  # doctest: +SKIP
-    """
-    import osmnx as ox
-
-    try:
-        area = ox.geocode_to_gdf(name)
-    except (ox._errors.InsufficientResponseError, TypeError, ValueError) as exc:
-        raise InputError(
-            f"could not find the place {name!r} ({exc}); try a fuller name such as "
-            "'玄武区, 南京市, 中国' or use from_polygon with a boundary you have."
-        ) from exc
-    return from_polygon(area, walk_filter=walk_filter, crs=crs, component=component)
-
-
 def load(path: str | Path) -> PedestrianNetwork:
     """Read a network written by :meth:`PedestrianNetwork.save`.
 
@@ -783,37 +739,8 @@ def _csr_arrays(csr: sparse.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return csr.data, csr.indices, csr.indptr
 
 
-def _isna(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
-
-
-def _flatten_list(value: Any) -> Any:
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return value
-
-
-def _points_in(points: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS, *, name: str) -> gpd.GeoSeries:
-    if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise InputError(
-            f"{name} must be a GeoDataFrame or GeoSeries of points, not {type(points).__name__}"
-        )
-    check_crs(points, name=name)
-    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-    check_lonlat(geoms, name=name)  # swapped lat/lon, degrees used as metres
-    empty = geoms.is_empty | geoms.isna()
-    if empty.any():
-        raise InputError(
-            f"{name} has {int(empty.sum())} rows without geometry (first: "
-            f"{list(geoms.index[empty][:5])}); drop or fix them first."
-        )
-    kinds = set(geoms.geom_type.unique())
-    if kinds - {"Point"}:
-        raise InputError(
-            f"{name} must be points, found {sorted(kinds)}; use .representative_point() or "
-            ".centroid for polygons."
-        )
-    return geoms.to_crs(crs)
+_isna = _netparts.isna
+_flatten_list = _netparts.flatten_list
 
 
 def _assemble(
@@ -829,86 +756,7 @@ def _assemble(
     simplify: bool,
 ) -> PedestrianNetwork:
     """Project, simplify, keep the wanted component and wrap the result."""
-    if component not in ("largest", "all"):
-        raise InputError(f"component must be 'largest' or 'all', not {component!r}")
-    if len(edges.u) == 0:
-        raise EmptyInputError("the network has no edges; there is nothing to walk on.")
-    centre = gpd.GeoSeries(
-        [shapely.Point(float(np.mean(lon)), float(np.mean(lat)))], crs="EPSG:4326"
+    parts, fields = _netparts.assemble(
+        node_id, lon, lat, edges, tags, report, crs=crs, component=component, simplify=simplify
     )
-    target = local_metric_crs(centre, crs=crs)
-    to_xy = Transformer.from_crs("EPSG:4326", target, always_xy=True)
-    x, y = to_xy.transform(lon, lat)
-    xy = np.column_stack([x, y])
-
-    def project(coords: np.ndarray) -> np.ndarray:
-        px, py = to_xy.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([px, py])
-
-    edges.geometry = np.asarray(shapely.transform(edges.geometry, project))
-    if simplify:
-        highway = tags["highway"].to_numpy(dtype=object)[edges.row]
-        edges = _graphbuild.merge_degree2(edges, xy, highway)
-
-    n = len(node_id)
-    adj = _graphbuild.adjacency(edges.u, edges.v, edges.length, n)
-    used = np.zeros(n, dtype=bool)
-    used[edges.u] = used[edges.v] = True
-    _, label = csgraph.connected_components(adj, directed=False)
-    label = np.where(used, label, -1)
-    comp_ids, comp_sizes = np.unique(label[used], return_counts=True)
-    keep_node = used.copy()
-    dropped_nodes, dropped_len, dropped_comp = 0, 0.0, 0
-    if component == "largest" and len(comp_ids) > 1:
-        main = comp_ids[np.argmax(comp_sizes)]
-        keep_node = label == main
-        drop_edge = ~keep_node[edges.u]
-        dropped_nodes = int((used & ~keep_node).sum())
-        dropped_len = float(edges.length[drop_edge].sum())
-        dropped_comp = len(comp_ids) - 1
-        log.info(
-            "kept the largest connected part: dropped %d smaller parts with %d nodes and "
-            "%.0f m of streets",
-            dropped_comp, dropped_nodes, dropped_len,
-        )  # fmt: skip
-        sel = ~drop_edge
-        edges = _graphbuild.EdgeArrays(
-            u=edges.u[sel], v=edges.v[sel], length=edges.length[sel],
-            geometry=edges.geometry[sel], row=edges.row[sel],
-        )  # fmt: skip
-    report = BuildReport(
-        **{
-            **asdict(report),
-            "components": len(comp_ids),
-            "dropped_components": dropped_comp,
-            "dropped_nodes": dropped_nodes,
-            "dropped_length_m": dropped_len,
-        }
-    )
-    nodes_gdf = gpd.GeoDataFrame(
-        {"x": x[keep_node], "y": y[keep_node], "lon": lon[keep_node], "lat": lat[keep_node]},
-        geometry=shapely.points(xy[keep_node]),
-        index=pd.Index(node_id[keep_node], name="osmid"),
-        crs=target,
-    )
-    u_id, v_id = node_id[edges.u], node_id[edges.v]
-    lo, hi = np.minimum(u_id, v_id), np.maximum(u_id, v_id)
-    key = pd.DataFrame({"a": lo, "b": hi}).groupby(["a", "b"]).cumcount().to_numpy()
-    edge_tags = tags.iloc[edges.row].reset_index(drop=True)
-    edges_gdf = gpd.GeoDataFrame(
-        pd.concat(
-            [
-                pd.DataFrame({"u": u_id, "v": v_id, "key": key, "length": edges.length}),
-                edge_tags,
-            ],
-            axis=1,
-        ),
-        geometry=edges.geometry,
-        crs=target,
-    )
-    edges_gdf = edges_gdf.dropna(axis=1, how="all")
-    for col in ("highway", "osmid"):
-        if col not in edges_gdf.columns:
-            edges_gdf[col] = tags[col].iloc[0] if col in tags else None
-    edges_gdf.index.name = "edge"
-    return PedestrianNetwork(nodes_gdf, edges_gdf, report)
+    return PedestrianNetwork._from_parts(parts, BuildReport(**fields))

@@ -227,7 +227,7 @@ def write_report(
     fac = coverage.facilities
     inputs = pd.DataFrame(
         {"value": [
-            f"{len(net.nodes):,} nodes, {len(net.edges):,} edges, "
+            f"{len(net):,} nodes, {len(net.edge_lengths):,} edges, "
             f"{float(net.edges['length'].sum()) / 1000:,.1f} km of street; CRS {net.crs}",
             f"{dem.total:,.0f} residents, {dem.households:,.0f} households at {len(dem):,} "
             f"points ({dem.report.source})",

@@ -228,7 +228,7 @@ def write_report(
     inputs = pd.DataFrame(
         {"value": [
             f"{len(net):,} nodes, {len(net.edge_lengths):,} edges, "
-            f"{float(net.edges['length'].sum()) / 1000:,.1f} km of street; CRS {net.crs}",
+            f"{float(net.edge_lengths.sum()) / 1000:,.1f} km of street; CRS {net.crs}",
             f"{dem.total:,.0f} residents, {dem.households:,.0f} households at {len(dem):,} "
             f"points ({dem.report.source})",
             f"{len(fac):,} facilities of {len(fac.types)} types ({fac.report.source})",

@@ -53,7 +53,7 @@ from pyproj import Transformer
 
 import embedsite.network as en
 from bench_network import FILES, machine, show, timed
-from embedsite._paths import nearest_source
+from embedsite._paths import nearest_source, prepare_targets
 
 NAMES = ("Nanjing", "Chengdu", "Andorra")
 QUICK = ("Nanjing",)
@@ -85,7 +85,9 @@ def facilities(net: en.PedestrianNetwork, seed: int = 1) -> tuple[list[pd.DataFr
 
 
 def embedsite_run(csr, u, v, per_type, res) -> np.ndarray:
-    return np.column_stack([nearest_source(csr, u, v, s, res, limit=LIMIT).distance
+    """As ``coverage.compute``: the residents' arrays prepared once, one pass per type."""
+    targets = prepare_targets(res, u, v)
+    return np.column_stack([nearest_source(csr, u, v, s, targets, limit=LIMIT).distance
                             for s in per_type])  # fmt: skip
 
 

@@ -22,7 +22,14 @@ from scipy.sparse import csgraph
 from embedsite._config import show_progress
 from embedsite._graphbuild import ranges
 
-__all__ = ["NearestSource", "nearest_source", "pair_distances", "source_node_distances"]
+__all__ = [
+    "NearestSource",
+    "Targets",
+    "nearest_source",
+    "pair_distances",
+    "prepare_targets",
+    "source_node_distances",
+]
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,49 @@ def _augmented(
     return sparse.csr_array((data, indices, indptr), shape=(n + k, n + k))
 
 
+@dataclass(frozen=True)
+class Targets:
+    """Snapped targets as plain arrays, prepared once for many :func:`nearest_source` calls.
+
+    ``order`` sorts the targets by edge and ``edges`` holds their edges in that order, so the
+    targets sharing an edge with a source are found by binary search per source.
+    """
+
+    tu: np.ndarray
+    tv: np.ndarray
+    to_u: np.ndarray
+    to_v: np.ndarray
+    position: np.ndarray
+    access: np.ndarray
+    order: np.ndarray
+    edges: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tu)
+
+
+def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarray) -> Targets:
+    """The arrays of snapped ``targets`` (``PedestrianNetwork.snap`` output) for the engine."""
+    edge = targets["edge"].to_numpy(np.int64)
+    order = np.argsort(edge, kind="stable")
+    return Targets(
+        tu=edge_u[edge],
+        tv=edge_v[edge],
+        to_u=targets["to_u_m"].to_numpy(float),
+        to_v=targets["to_v_m"].to_numpy(float),
+        position=targets["position_m"].to_numpy(float),
+        access=targets["access_m"].to_numpy(float),
+        order=order,
+        edges=edge[order],
+    )
+
+
 def nearest_source(
     csr: sparse.csr_array,
     edge_u: np.ndarray,
     edge_v: np.ndarray,
     sources: pd.DataFrame,
-    targets: pd.DataFrame,
+    targets: pd.DataFrame | Targets,
     *,
     limit: float = np.inf,
 ) -> NearestSource:
@@ -88,15 +132,17 @@ def nearest_source(
         Node positions of each edge's ends (``PedestrianNetwork.edge_nodes``).
     sources, targets
         Snapped points (``PedestrianNetwork.snap`` output): ``edge``, ``position_m``,
-        ``to_u_m``, ``to_v_m``, ``access_m``.
+        ``to_u_m``, ``to_v_m``, ``access_m``; ``targets`` may be :func:`prepare_targets`'
+        arrays, to prepare them once for many source sets.
     limit
         Largest walk distance of interest (the walk radius); farther is ``inf``.
     """
-    n_t = len(targets)
+    t = targets if isinstance(targets, Targets) else prepare_targets(targets, edge_u, edge_v)
+    n_t = len(t)
     if len(sources) == 0 or n_t == 0:
         return NearestSource(np.full(n_t, np.inf), np.full(n_t, -1, dtype=np.int64))
     n = csr.shape[0]
-    s_edge = sources["edge"].to_numpy()
+    s_edge = sources["edge"].to_numpy(np.int64)
     s_acc = sources["access_m"].to_numpy(float)
     graph = _augmented(
         csr,
@@ -116,48 +162,40 @@ def nearest_source(
         return_predecessors=True,
     )
     origin = np.where(origin >= n, origin - n, -1)
+    via_u = dist[t.tu]
+    via_u += t.to_u
+    via_v = dist[t.tv]
+    via_v += t.to_v
+    who = origin[np.where(via_u <= via_v, t.tu, t.tv)]
+    best = np.minimum(via_u, via_v, out=via_u)
 
-    t_edge = targets["edge"].to_numpy()
-    t_acc = targets["access_m"].to_numpy(float)
-    tu, tv = edge_u[t_edge], edge_v[t_edge]
-    via_u = dist[tu] + targets["to_u_m"].to_numpy(float)
-    via_v = dist[tv] + targets["to_v_m"].to_numpy(float)
-    best = np.minimum(via_u, via_v)
-    who = np.where(via_u <= via_v, origin[tu], origin[tv])
+    # a source on the target's own edge is also reached directly along it: per source, the
+    # targets of its edge are a range of the edge-sorted targets (binary search, no pass
+    # over all targets)
+    lo = np.searchsorted(t.edges, s_edge, side="left")
+    n_same = np.searchsorted(t.edges, s_edge, side="right") - lo
+    if n_same.any():
+        pos, s_of = ranges(lo, n_same)
+        t_of = t.order[pos]
+        direct = np.abs(t.position[t_of] - sources["position_m"].to_numpy(float)[s_of])
+        direct += s_acc[s_of]
+        # per target: the shortest direct walk, then the first source achieving it
+        # (ufunc.at, no sort of the matches: dense edges hold thousands of targets)
+        shortest = np.full(n_t, np.inf)
+        np.minimum.at(shortest, t_of, direct)
+        ties = direct == shortest[t_of]
+        first_src = np.full(n_t, len(s_edge), dtype=np.int64)
+        np.minimum.at(first_src, t_of[ties], s_of[ties])
+        closer = np.flatnonzero(shortest < best)
+        best[closer] = shortest[closer]
+        who[closer] = first_src[closer]
 
-    # a source on the target's own edge is also reached directly along the edge
-    order = np.argsort(s_edge, kind="stable")
-    s_sorted = s_edge[order]
-    n_edges = int(max(s_edge.max(), t_edge.max())) + 1
-    has_source = np.zeros(n_edges, dtype=bool)
-    has_source[s_edge] = True
-    t_near = np.flatnonzero(has_source[t_edge])  # the few targets sharing an edge
-    if len(t_near):
-        lo = np.searchsorted(s_sorted, t_edge[t_near], side="left")
-        n_same = np.searchsorted(s_sorted, t_edge[t_near], side="right") - lo
-        pos, grp = ranges(lo, n_same)
-        t_of = t_near[grp]
-        s_of = order[pos]
-        direct = (
-            np.abs(
-                targets["position_m"].to_numpy(float)[t_of]
-                - sources["position_m"].to_numpy(float)[s_of]
-            )
-            + s_acc[s_of]
-        )
-        pick = np.lexsort((direct, t_of))
-        first = np.ones(len(pick), dtype=bool)
-        first[1:] = t_of[pick][1:] != t_of[pick][:-1]
-        t_sel, s_sel, d_sel = t_of[pick][first], s_of[pick][first], direct[pick][first]
-        closer = d_sel < best[t_sel]
-        best[t_sel[closer]] = d_sel[closer]
-        who[t_sel[closer]] = s_sel[closer]
-
-    total = best + t_acc
+    total = best
+    total += t.access
     beyond = ~(total <= limit)
     total[beyond] = np.inf
-    who = np.where(beyond, -1, who).astype(np.int64)
-    return NearestSource(total, who)
+    who[beyond] = -1
+    return NearestSource(total, who.astype(np.int64, copy=False))
 
 
 def source_node_distances(

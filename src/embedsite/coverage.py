@@ -24,7 +24,12 @@ import pandas as pd
 from embedsite import _aggregate as _agg
 from embedsite._access import AccessResult, Decay, two_step_fca
 from embedsite._config import show_progress
-from embedsite._paths import nearest_source, pair_distances, source_node_distances
+from embedsite._paths import (
+    nearest_source,
+    pair_distances,
+    prepare_targets,
+    source_node_distances,
+)
 from embedsite._service_areas import service_areas
 from embedsite.demand import Demand
 from embedsite.errors import InputError
@@ -421,6 +426,7 @@ def compute(
     supply = facilities.points
     csr = network.csr
     u, v = network.edge_nodes
+    prepared = prepare_targets(targets, u, v)  # once for all types
     dist, near, cov, limits = {}, {}, {}, {}
     iterator: Iterable[str] = keys
     if show_progress() and len(keys) > 1:
@@ -431,7 +437,7 @@ def compute(
         radius = standards[key].walk_radius_m
         limit = max_walk_m if max_walk_m is not None else max(3 * radius, 2000.0)
         sources = supply[supply["facility_type"] == key]
-        res = nearest_source(csr, u, v, sources, targets, limit=limit)
+        res = nearest_source(csr, u, v, sources, prepared, limit=limit)
         labels = np.asarray(sources.index, dtype=object)
         dist[key] = res.distance
         near[key] = np.where(res.source >= 0, labels[np.maximum(res.source, 0)]

@@ -168,3 +168,25 @@ def test_time_limit_returns_the_best_plan_with_a_valid_bound():
     assert cost.min(axis=1).max() <= cut.bound <= exact.objective <= cut.objective
     cut.verify()
     assert nearest(cost, cut.open_mask).max() == pytest.approx(cut.objective)
+
+
+@FAST
+@given(inst=instances(max_clients=12, max_sites=8), p=st.integers(1, 3))
+def test_swaps_never_lengthen_the_radius_nor_exceed_p(inst, p):
+    from embedsite.siting._problem import make_problem
+    from embedsite.siting.pcenter import _swapper
+
+    cost, _, fixed, _ = inst
+    prob = make_problem(cost, fixed=fixed)
+    active = np.arange(cost.shape[0])
+    cand = np.flatnonzero(~fixed)
+    start = cand[:p]
+
+    def radius(plan):
+        mask = fixed.copy()
+        mask[plan] = True
+        return nearest(cost, mask).max()
+
+    out = _swapper(prob, active, cand, p)(start)
+    assert len(out) <= p and set(out.tolist()) <= set(cand.tolist())
+    assert radius(out) <= radius(start)

@@ -34,15 +34,17 @@ class PCenter(SitingModel):
     distances :math:`d_{ij}`, and a radius :math:`r` is achievable iff the set cover
     :math:`\min \sum_j y_j` s.t. :math:`\sum_{j: d_{ij} \le r} y_j \ge 1` for the clients
     the existing sites leave beyond :math:`r` needs at most ``p`` sites. A binary search
-    over the sorted distances with the greedy cover gives a first plan (this is
-    ``solver="heuristic"``; its bound is every client's nearest-site distance). The exact
+    over the sorted distances with the greedy cover gives a first plan, improved by
+    best-improvement swaps (this is ``solver="heuristic"``; its bound is every client's
+    nearest-site distance). The exact
     solver then relaxes the clients (Chen & Chen 2009): the p-center of a few clients is a
     lower bound of the whole one, and its plan, evaluated on every client, an upper bound.
     Each round solves a subset's p-center exactly (galloping search over the subset's own
     distances between the proven bound and the best plan's radius; each probe the greedy
     cover, then the set cover reduced (forced sites, dominated clients and sites) and a
     HiGHS feasibility MIP of only the subset's rows) and adds up to ``max(10, p)`` clients
-    its plan leaves farthest, preferring ones no common site reaches; it stops when the
+    its plan leaves farthest, preferring ones no common site reaches (the plan, improved by
+    swaps, is also tried on every client); it stops when the
     bound meets the best plan. At ``time_limit`` the best plan is returned with the proven
     bound. Weights only choose which clients count (w > 0); the objective is unweighted, as
     in the classic model. ``result.stats`` has the rounds, probes and subset size.
@@ -153,12 +155,24 @@ class PCenter(SitingModel):
             dist = problem.open_cost(open_mask)[active]
             return float(dist.max()), dist
 
+        improve = _swapper(problem, active, cand, p)
+        best = improve(best)
         objective, _ = radius_of(best)
         if not exact:
             status = "optimal" if objective <= lower else "heuristic"
             return Plan(np.sort(best), objective, min(lower, objective), status, stats)
         best, objective, bound, status = _relaxation(
-            problem, active, cand, p, best, objective, lower, radius_of, deadline, stats
+            problem,
+            active,
+            cand,
+            p,
+            best,
+            objective,
+            lower,
+            radius_of,
+            deadline,
+            stats,
+            improve,
         )
         stats["clients_used"] = stats.pop("subset")
         return Plan(np.sort(best), objective, min(bound, objective), status, stats)
@@ -258,7 +272,7 @@ def _dense_rows(problem: SitingProblem, rows: np.ndarray) -> np.ndarray:
 def _relaxation(
     problem: SitingProblem, active: np.ndarray, cand: np.ndarray, p: int, best: np.ndarray,
     objective: float, lower: float, radius_of: Any, deadline: float | None,
-    stats: dict[str, int],
+    stats: dict[str, int], improve: Any,
 ) -> tuple[np.ndarray, float, float, str]:  # fmt: skip
     """Exact p-center by client relaxation (Chen & Chen 2009).
 
@@ -313,7 +327,11 @@ def _relaxation(
             bound = objective
             break
         bound = max(bound, float(vals[lo]))
-        _, dist = radius_of(plan)
+        _, dist = radius_of(plan)  # the subset's plan picks the clients to add
+        better = improve(plan)  # and, improved by swaps, may be a better plan for all
+        radius, _ = radius_of(better)
+        if radius < objective:
+            best, objective = better, radius
         if objective <= bound:
             break
         far = _spread(problem, active, dist, cand, bound, add, bound)
@@ -346,3 +364,58 @@ def _spread(
         alive[k] = False
     rest = np.setdiff1d(np.arange(len(far)), picked)[: most - len(picked)]
     return far[np.concatenate([np.asarray(picked, dtype=np.int64), rest])]
+
+
+_SWAP_MAX_CELLS = 20_000_000  # swaps need the dense clients x sites costs; skip above this
+
+
+def _swapper(problem: SitingProblem, active: np.ndarray, cand: np.ndarray, p: int) -> Any:
+    """A function improving a plan's radius by best-improvement swaps (one site in, one
+    out, or one added while fewer than ``p`` are open), the worst client's candidates only.
+
+    For every open new site ``s`` the distance of each client without ``s`` is its nearest
+    or, if ``s`` was its nearest, its second nearest open site; the radius after adding
+    ``j`` is the largest of the minimum of that and ``d_ij``, computed for all the ``j``
+    closer to the worst client than the radius at once. Stops when no swap shortens it.
+    """
+    if len(active) * problem.n_sites > _SWAP_MAX_CELLS or len(cand) == 0:
+        return lambda plan: plan
+    D = _dense_rows(problem, active)
+    fixed_pos = np.flatnonzero(problem.fixed)
+
+    def improve(plan: np.ndarray, rounds: int = 200) -> np.ndarray:
+        plan = np.unique(np.asarray(plan, dtype=np.int64))
+        for _ in range(rounds):  # at most ``rounds`` swaps, each a vectorised evaluation
+            open_pos = np.concatenate([fixed_pos, plan])
+            sub = D[:, open_pos] if len(open_pos) else np.full((len(active), 1), np.inf)
+            order = np.argsort(sub, axis=1)[:, :2]
+            d1 = np.take_along_axis(sub, order[:, :1], axis=1).ravel()
+            d2 = (np.take_along_axis(sub, order[:, 1:2], axis=1).ravel()
+                  if sub.shape[1] > 1 else np.full(len(active), np.inf))  # fmt: skip
+            first = open_pos[order[:, 0]] if len(open_pos) else np.full(len(active), -1)
+            radius = float(d1.max())
+            worst = int(np.argmax(d1))
+            closed = np.setdiff1d(cand, plan)
+            J = closed[D[worst, closed] < radius]
+            if len(J) == 0:
+                break
+            DJ = D[:, J]
+            best_r, best_move = radius, None
+            if len(plan) < p:  # add one site
+                r_add = np.minimum(d1[:, None], DJ).max(axis=0)
+                k = int(np.argmin(r_add))
+                if r_add[k] < best_r:
+                    best_r, best_move = float(r_add[k]), (None, J[k])
+            for s in plan:  # at most p removals
+                base = np.where(first == s, d2, d1)
+                r_sw = np.minimum(base[:, None], DJ).max(axis=0)
+                k = int(np.argmin(r_sw))
+                if r_sw[k] < best_r - 1e-12:
+                    best_r, best_move = float(r_sw[k]), (s, J[k])
+            if best_move is None:
+                break
+            out, into = best_move
+            plan = np.sort(np.append(plan[plan != out] if out is not None else plan, into))
+        return plan
+
+    return improve

@@ -188,3 +188,20 @@ def test_reduced_lscp_equals_the_unreduced_milp(seed, radius, unit):
     assert (nearest(cost, res.open_mask) <= radius).all()
     assert heur.bound <= full + 1e-9 <= heur.objective + 2e-9
     assert (nearest(cost, heur.open_mask) <= radius).all()
+
+
+@FAST
+@given(inst=cover_matrices(), chunk=st.integers(1, 60))
+def test_dominance_in_blocks_equals_one_block_and_a_direct_check(inst, chunk):
+    from scipy import sparse
+
+    from embedsite.siting._cover import _dominated
+
+    A, _ = inst
+    K = sparse.csr_array(A)
+    rank = np.lexsort((np.arange(A.shape[0]), A.sum(axis=1))).argsort()
+    got = _dominated(K, rank, superset=True, chunk_nnz=chunk)
+    assert np.array_equal(got, _dominated(K, rank, superset=True))
+    sub = (A[:, None, :] <= A[None, :, :]).all(axis=2)  # sub[k, i]: N_k within N_i
+    direct = ((sub.T & (rank[None, :] < rank[:, None])) & ~np.eye(len(A), dtype=bool)).any(1)
+    assert np.array_equal(got, direct)

@@ -7,6 +7,7 @@ Python loops only over the sites a plan opens.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,39 +118,9 @@ class ReducedCover:
     stats: dict[str, int]
 
 
-def _subset_pairs(
-    K: sparse.csr_array, chunk_nnz: int = 4_000_000
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(i, k, |N_i & N_k|) for every pair of rows of ``K`` sharing a column (i != k),
-    computed in blocks of rows so that no block of ``K K^T`` holds much more than
-    ``chunk_nnz`` entries."""
-    K = sparse.csr_array(K, dtype=np.int32)  # overlap counts overflow int8
-    Kt = sparse.csc_array(K.T)
-    colsize = np.diff(sparse.csc_array(K).indptr).astype(np.int64)
-    per_row = np.zeros(K.shape[0], dtype=np.int64)
-    rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
-    np.add.at(per_row, rows, colsize[K.indices])
-    out_i, out_k, out_v = [], [], []
-    start = 0
-    n = K.shape[0]
-    while start < n:
-        stop = start + 1
-        total = per_row[start]
-        while stop < n and total + per_row[stop] <= chunk_nnz:
-            total += per_row[stop]
-            stop += 1
-        block = sparse.csr_array(K[start:stop] @ Kt).tocoo()
-        i = block.row.astype(np.int64) + start
-        keep = i != block.col
-        out_i.append(i[keep])
-        out_k.append(block.col.astype(np.int64)[keep])
-        out_v.append(block.data[keep])
-        start = stop
-    cat = np.concatenate
-    return cat(out_i), cat(out_k), cat(out_v)
-
-
-def _dominated(K: sparse.csr_array, rank: np.ndarray, *, superset: bool) -> np.ndarray:
+def _dominated(
+    K: sparse.csr_array, rank: np.ndarray, *, superset: bool, chunk_nnz: int = 4_000_000
+) -> np.ndarray:
     """Rows of ``K`` dominated by another row, ties broken by ``rank`` (smaller wins).
 
     ``superset=True`` (cover rows): row i goes when some row k with a smaller rank has
@@ -157,13 +128,32 @@ def _dominated(K: sparse.csr_array, rank: np.ndarray, *, superset: bool) -> np.n
     transpose): row i goes when some row k with a smaller rank has ``N_i <= N_k``.
     The rank must order subsets first (rows) or no-dearer supersets first (columns), so
     that the relation is a strict order and the undominated rows always survive.
+    The overlaps ``K K^T`` are computed in blocks of rows of about ``chunk_nnz`` entries,
+    so memory stays bounded whatever the number of rows.
     """
+    K = sparse.csr_array(K, dtype=np.int32)  # overlap counts overflow int8
+    n = K.shape[0]
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    Kt = sparse.csc_array(K.T)
     size = np.diff(K.indptr)
-    i, k, v = _subset_pairs(K)
-    inside = (v == size[k]) if superset else (v == size[i])
-    dom = inside & (rank[k] < rank[i])
-    out = np.zeros(K.shape[0], dtype=bool)
-    out[np.unique(i[dom])] = True
+    colsize = np.diff(sparse.csc_array(K).indptr).astype(np.int64)
+    per_row = np.zeros(n, dtype=np.int64)
+    np.add.at(per_row, np.repeat(np.arange(n), size), colsize[K.indices])
+    starts = [0]
+    total = np.cumsum(per_row)
+    while starts[-1] < n:  # blocks of rows: one sparse product each
+        base = total[starts[-1] - 1] if starts[-1] else 0
+        stop = int(np.searchsorted(total, base + chunk_nnz, side="right"))
+        starts.append(max(stop, starts[-1] + 1))
+    for start, stop in itertools.pairwise(starts):
+        block = sparse.csr_array(K[start:stop] @ Kt).tocoo()
+        i = block.row.astype(np.int64) + start
+        k = block.col.astype(np.int64)
+        inside = (block.data == size[k]) if superset else (block.data == size[i])
+        dom = inside & (i != k) & (rank[k] < rank[i])
+        out[np.unique(i[dom])] = True
     return out
 
 

@@ -287,7 +287,7 @@ def _relaxation(
     fixed = problem.fixed
     add = max(10, p)  # clients added per round
     _, dist = radius_of(best)
-    subset = active[_spread(problem, active, dist, cand, objective, add, objective)]
+    subset = active[_spread(problem, active, dist, cand, -np.inf, add, objective)]
     bound = lower
     status = "optimal"
     while objective > bound:

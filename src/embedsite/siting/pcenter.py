@@ -278,10 +278,10 @@ def _relaxation(
 
     The p-center of a subset of the clients is a lower bound of the whole one, and its plan
     an upper bound once evaluated on every client. Starting from the clients the heuristic
-    plan leaves farthest, each round solves the subset's p-center exactly (binary search
-    over the subset's own distances, above the bound already proven, below the best plan's
-    radius: greedy cover, Lagrangian bound, then a set-cover MIP of only the subset's rows),
-    and adds the clients its plan leaves beyond the subset's radius; it stops when the
+    plan leaves farthest, each round solves the subset's p-center exactly (galloping search
+    over the subset's own distances, from the bound already proven up to the best plan's
+    radius: greedy cover, set-cover reductions, then a feasibility MIP of only the subset's
+    rows), and adds clients its plan leaves beyond the subset's radius; it stops when the
     bound meets the best plan. Returns (plan, radius, bound, status).
     """
     fixed = problem.fixed

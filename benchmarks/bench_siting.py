@@ -22,6 +22,8 @@ Instances:
 Run from the repository root::
 
     python benchmarks/bench_siting.py [--repeat N] [--quick] [--peer-time-limit S]
+        [--sizes S,M,L] [--models LSCP,MCLP,PCenter,PMedian] [--mclp-p 10,20,50]
+        [--time-limit S] [--no-peers] [--no-real]
 
 The p-median core in this branch is a stand-in (assignment formulation); its figures are
 re-taken when the fast core lands. A plain script, never collected by pytest.
@@ -50,6 +52,7 @@ import embedsite.facilities as ef
 import embedsite.network as en
 from bench_network import machine, show, timed
 from embedsite import coverage
+from embedsite.errors import SolverTimeLimitWarning
 from embedsite.siting import LSCP, MCLP, PCenter, PMedian
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,32 +116,44 @@ def spopt_run(model: str, cost: np.ndarray, w: np.ndarray, solver: Any,
 P_MCLP, P_REAL = 10, 2
 
 
-def ours(model: str, cost: np.ndarray, w: np.ndarray, solver: str, *, radius: float) -> Any:
-    if model == "LSCP":
-        return LSCP.from_cost_matrix(cost, radius=radius).solve(solver)
-    if model == "MCLP":
-        return MCLP.from_cost_matrix(cost, radius=400.0, p=P_MCLP, weights=w).solve(solver)
-    if model == "PCenter":
-        return PCenter.from_cost_matrix(cost, p=10).solve(solver)
-    return PMedian.from_cost_matrix(cost, p=10, weights=w).solve(solver)
+def ours(model: str, cost: np.ndarray, w: np.ndarray, solver: str, *, radius: float,
+         p_mclp: int = P_MCLP, time_limit: float | None = None) -> Any:  # fmt: skip
+    limit = {"time_limit": time_limit} if solver == "highs" else {}
+    with warnings.catch_warnings():  # a time limit is reported in the status column
+        warnings.simplefilter("ignore", SolverTimeLimitWarning)
+        if model == "LSCP":
+            return LSCP.from_cost_matrix(cost, radius=radius).solve(solver, **limit)
+        if model == "MCLP":
+            return MCLP.from_cost_matrix(cost, radius=400.0, p=p_mclp, weights=w).solve(
+                solver, **limit
+            )
+        if model == "PCenter":
+            return PCenter.from_cost_matrix(cost, p=10).solve(solver, **limit)
+        return PMedian.from_cost_matrix(cost, p=10, weights=w).solve(solver, **limit)
 
 
-def bench_random(sizes: list[str], models: list[str], repeat: int, limit: float) -> list[dict]:
+def bench_random(sizes: list[str], models: list[str], repeat: int, limit: float,
+                 *, mclp_p: tuple[int, ...] = (P_MCLP,), time_limit: float | None = None,
+                 peers_on: bool = True) -> list[dict]:  # fmt: skip
     rows = []
-    peers = peer_solvers(limit)
+    peers = peer_solvers(limit) if peers_on else {}
+    runs = [(mod, k) for mod in models for k in (mclp_p if mod == "MCLP" else (P_MCLP,))]
     for size in sizes:
         n, m = SIZES[size]
         cost, w, radius = instance(n, m)
-        for model in models:
+        for model, p_mclp in runs:
             if model == "PMedian" and n * m > PEER_MAX_ASSIGN:
                 continue  # the stand-in p-median core is the assignment formulation too
-            run = functools.partial(ours, model, cost, w, radius=radius)
+            run = functools.partial(ours, model, cost, w, radius=radius, p_mclp=p_mclp,
+                                    time_limit=time_limit)  # fmt: skip
             t_ex, res = timed(functools.partial(run, "highs"), repeat)
             t_he, heur = timed(functools.partial(run, "heuristic"), repeat)
+            label = {"LSCP": f" r={radius:.0f}", "MCLP": f" p={p_mclp}"}.get(model, "")
             row: dict[str, Any] = {
-                "model": model + (f" r={radius:.0f}" if model == "LSCP" else ""),
+                "model": model + label,
                 "size": f"{size} {n}x{m}", "embedsite_s": t_ex,
                 "status": res.status, "objective": float(res.objective),
+                "bound": float(res.bound),
                 "heuristic_s": t_he, "heur_obj_ratio": float(heur.objective / res.objective)
                 if res.objective else 1.0,
             }  # fmt: skip
@@ -150,7 +165,7 @@ def bench_random(sizes: list[str], models: list[str], repeat: int, limit: float)
                 t0 = time.perf_counter()
                 try:
                     r = radius if model == "LSCP" else 400.0
-                    obj, status = spopt_run(model, cost, w, solver, radius=r)
+                    obj, status = spopt_run(model, cost, w, solver, radius=r, p=p_mclp)
                 except RuntimeError:  # spopt raises when the solver returns no solution
                     t = time.perf_counter() - t0
                     row[f"{pname}_s"], row[f"{pname}_speedup"] = t, f"{t / t_ex:,.1f}x"
@@ -235,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds given to each spopt solve")  # fmt: skip
     parser.add_argument("--models", default="LSCP,MCLP,PCenter,PMedian")
     parser.add_argument("--sizes", default="S,M,L", help="random instance sizes to run")
+    parser.add_argument("--mclp-p", default=str(P_MCLP),
+                        help="comma-separated site counts of the random MCLP runs")  # fmt: skip
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds for embedsite's HiGHS solves (default: none)")  # fmt: skip
+    parser.add_argument("--no-peers", action="store_true", help="embedsite only (no spopt)")
+    parser.add_argument("--no-real", action="store_true", help="skip the real gap problems")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # PuLP 3.3 -> 4.0 notices
@@ -248,9 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = ["S"] if args.quick else [x for x in args.sizes.split(",") if x]
     models = args.models.split(",")
     show("Random instances (spopt objective / embedsite objective as *_ratio)",
-         bench_random(sizes, models, args.repeat, args.peer_time_limit))  # fmt: skip
-    show("Real gap problems (from_coverage; spopt on the same matrix)",
-         bench_real(args.repeat, args.peer_time_limit))  # fmt: skip
+         bench_random(sizes, models, args.repeat, args.peer_time_limit,
+                      mclp_p=tuple(int(k) for k in args.mclp_p.split(",")),
+                      time_limit=args.time_limit, peers_on=not args.no_peers))  # fmt: skip
+    if not args.no_real:
+        show("Real gap problems (from_coverage; spopt on the same matrix)",
+             bench_real(args.repeat, args.peer_time_limit))  # fmt: skip
     return 0
 
 

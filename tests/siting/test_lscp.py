@@ -121,3 +121,87 @@ def test_time_limit_keeps_the_greedy_plan_and_a_lagrangian_bound():
     assert res.objective <= heur.objective
     assert 0 < res.bound <= res.objective and res.gap > 0
     assert res.bound >= heur.bound  # at least the Lagrangian bound
+
+
+@st.composite
+def cover_matrices(draw):
+    n = draw(st.integers(1, 25))
+    m = draw(st.integers(1, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    A = (rng.random((n, m)) < draw(st.floats(0.05, 0.7))).astype(np.int8)
+    A[np.arange(n), rng.integers(0, m, n)] = 1  # every row coverable
+    if draw(st.booleans()):  # repeated rows and columns: ties in the dominance rules
+        A = np.vstack([A, A[: n // 2]])
+        A = np.hstack([A, A[:, : m // 2]])
+    cost = rng.integers(1, 4, A.shape[1]).astype(float) if draw(st.booleans()) else None
+    return A, np.ones(A.shape[1]) if cost is None else cost
+
+
+def _milp_cover(A, cost):
+    from scipy.optimize import LinearConstraint, milp
+
+    res = milp(cost, constraints=LinearConstraint(A, lb=1), integrality=np.ones(len(cost)),
+               bounds=(0, 1))  # fmt: skip
+    return res.fun, res.x
+
+
+@FAST
+@given(inst=cover_matrices())
+def test_set_cover_reductions_never_change_the_optimum(inst):
+    from scipy import sparse
+
+    from embedsite.siting._cover import reduce_set_cover
+
+    A, cost = inst
+    full, _ = _milp_cover(A.astype(float), cost)
+    red = reduce_set_cover(sparse.csr_array(A), cost)
+    assert len(np.intersect1d(red.forced, red.sites)) == 0
+    y = np.zeros(A.shape[1])
+    y[red.forced] = 1
+    value = float(cost[red.forced].sum())
+    if red.A.shape[0]:
+        sub, x = _milp_cover(red.A.toarray().astype(float), cost[red.sites])
+        value += sub
+        y[red.sites[x > 0.5]] = 1
+    assert value == pytest.approx(full)
+    assert (A @ y >= 1).all()  # the reduced plan covers every original row
+    assert red.stats["rows_left"] <= A.shape[0] and red.stats["columns_left"] <= A.shape[1]
+
+
+@FAST
+@given(seed=st.integers(0, 2**32 - 1), radius=st.integers(300, 900), unit=st.booleans())
+def test_reduced_lscp_equals_the_unreduced_milp(seed, radius, unit):
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(5, 60)), int(rng.integers(3, 20))
+    clients, sites = rng.uniform(0, 2000, (n, 2)), rng.uniform(0, 2000, (m, 2))
+    cost = np.hypot(*(clients[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    keep = (cost <= radius).any(axis=1)
+    if not keep.any():
+        return
+    cost = cost[keep]
+    site_cost = np.ones(m) if unit else rng.integers(1, 5, m).astype(float)
+    res = LSCP.from_cost_matrix(cost, radius=radius, site_cost=site_cost).solve()
+    heur = LSCP.from_cost_matrix(cost, radius=radius, site_cost=site_cost).solve("heuristic")
+    full, _ = _milp_cover((cost <= radius).astype(float), site_cost)
+    assert res.status == "optimal" and res.objective == pytest.approx(full)
+    res.verify()  # constraints re-checked on the original problem
+    assert (nearest(cost, res.open_mask) <= radius).all()
+    assert heur.bound <= full + 1e-9 <= heur.objective + 2e-9
+    assert (nearest(cost, heur.open_mask) <= radius).all()
+
+
+@FAST
+@given(inst=cover_matrices(), chunk=st.integers(1, 60))
+def test_dominance_in_blocks_equals_one_block_and_a_direct_check(inst, chunk):
+    from scipy import sparse
+
+    from embedsite.siting._cover import _dominated
+
+    A, _ = inst
+    K = sparse.csr_array(A)
+    rank = np.lexsort((np.arange(A.shape[0]), A.sum(axis=1))).argsort()
+    got = _dominated(K, rank, superset=True, chunk_nnz=chunk)
+    assert np.array_equal(got, _dominated(K, rank, superset=True))
+    sub = (A[:, None, :] <= A[None, :, :]).all(axis=2)  # sub[k, i]: N_k within N_i
+    direct = ((sub.T & (rank[None, :] < rank[:, None])) & ~np.eye(len(A), dtype=bool)).any(1)
+    assert np.array_equal(got, direct)

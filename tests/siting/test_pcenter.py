@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from siting_helpers import as_sparse, brute_pcenter, instances
+from siting_helpers import as_sparse, brute_pcenter, instances, nearest
 
 from embedsite.errors import InfeasibleModelError, InputError
 from embedsite.siting import PCenter
@@ -83,3 +83,110 @@ def test_larger_instance_equals_assignment_milp():
 def test_bad_parameters():
     with pytest.raises(InputError, match="PCenter needs p"):
         PCenter.from_cost_matrix(np.ones((2, 2)))
+
+
+@st.composite
+def tied_instances(draw):
+    """Few distinct distances (many ties), some existing sites, sometimes beyond reach."""
+    n = draw(st.integers(1, 9))
+    m = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    cost = rng.integers(0, 5, size=(n, m)).astype(float) * 100.0
+    if draw(st.booleans()):
+        cost[rng.random((n, m)) < 0.2] = np.inf
+    w = rng.integers(0, 3, size=n).astype(float)
+    fixed = np.zeros(m, dtype=bool)
+    fixed[rng.choice(m, size=draw(st.integers(0, max(0, m - 1))), replace=False)] = True
+    return cost, w, fixed
+
+
+@FAST
+@given(inst=tied_instances(), p=st.integers(0, 3), use_sparse=st.booleans())
+def test_relaxation_equals_brute_force_with_ties_and_fixed_sites(inst, p, use_sparse):
+    cost, w, fixed = inst
+    expected = brute_pcenter(cost, w, fixed, p)
+    model = PCenter.from_cost_matrix(as_sparse(cost) if use_sparse else cost, p=p, weights=w,
+                                     fixed=fixed)  # fmt: skip
+    if not np.isfinite(expected):
+        with pytest.raises(InfeasibleModelError):
+            model.solve()
+        return
+    res = model.solve()
+    assert res.status == "optimal" and res.bound == res.objective
+    assert res.objective == pytest.approx(expected)
+    assert len(res.selected) <= p
+    res.verify()
+    if (w > 0).any():  # the plan's own worst walk, recomputed here
+        assert nearest(cost, res.open_mask)[w > 0].max() == pytest.approx(expected)
+
+
+def _points(n, m, seed):
+    rng = np.random.default_rng(seed)
+    c, s = rng.uniform(0, 3000, (n, 2)), rng.uniform(0, 3000, (m, 2))
+    return np.hypot(*(c[:, None, :] - s[None, :, :]).transpose(2, 0, 1))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_relaxation_uses_few_clients_and_matches_the_full_binary_search(seed):
+    # the reference: a binary search over every distance, each probe an exact set cover
+    # over all clients (scipy's milp), independent of the relaxation's subsets
+    from scipy.optimize import LinearConstraint, milp
+
+    cost = _points(150, 25, seed)
+    p = 4
+    res = PCenter.from_cost_matrix(cost, p=p).solve()
+    values = np.unique(cost)
+    values = values[values >= cost.min(axis=1).max()]
+
+    def needs(r):
+        A = (cost <= r).astype(float)
+        return milp(np.ones(25), constraints=LinearConstraint(A, lb=1), integrality=np.ones(25),
+                    bounds=(0, 1)).fun  # fmt: skip
+
+    lo, hi = 0, len(values) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if needs(values[mid]) <= p + 1e-9:
+            hi = mid
+        else:
+            lo = mid + 1
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(values[lo])
+    assert res.stats["rounds"] >= 1
+    assert res.stats["clients_used"] < 150  # a relaxation: not every client was needed
+
+
+def test_time_limit_returns_the_best_plan_with_a_valid_bound():
+    from embedsite.errors import SolverTimeLimitWarning
+
+    cost = _points(400, 60, 7)
+    model = PCenter.from_cost_matrix(cost, p=8)
+    exact = model.solve()
+    with pytest.warns(SolverTimeLimitWarning):
+        cut = model.solve(time_limit=0.0)
+    assert cut.status == "time_limit"
+    assert cost.min(axis=1).max() <= cut.bound <= exact.objective <= cut.objective
+    cut.verify()
+    assert nearest(cost, cut.open_mask).max() == pytest.approx(cut.objective)
+
+
+@FAST
+@given(inst=instances(max_clients=12, max_sites=8), p=st.integers(1, 3))
+def test_swaps_never_lengthen_the_radius_nor_exceed_p(inst, p):
+    from embedsite.siting._problem import make_problem
+    from embedsite.siting.pcenter import _swapper
+
+    cost, _, fixed, _ = inst
+    prob = make_problem(cost, fixed=fixed)
+    active = np.arange(cost.shape[0])
+    cand = np.flatnonzero(~fixed)
+    start = cand[:p]
+
+    def radius(plan):
+        mask = fixed.copy()
+        mask[plan] = True
+        return nearest(cost, mask).max()
+
+    out = _swapper(prob, active, cand, p)(start)
+    assert len(out) <= p and set(out.tolist()) <= set(cand.tolist())
+    assert radius(out) <= radius(start)

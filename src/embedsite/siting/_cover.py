@@ -7,6 +7,7 @@ Python loops only over the sites a plan opens.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +15,12 @@ from scipy import sparse
 
 __all__ = [
     "Reduced",
+    "ReducedCover",
     "greedy_cover",
     "greedy_max_cover",
     "lagrangian_cover_bound",
     "reduce_cover",
+    "reduce_set_cover",
     "swap_max_cover",
 ]
 
@@ -101,6 +104,116 @@ def reduce_cover(
     final = sparse.csr_array(G[:, np.flatnonzero(keep)])
     stats.update(groups=int(final.shape[0]), kept_sites=int(keep.sum()))
     return Reduced(final, gw, cols[keep], inverse, stats)
+
+
+@dataclass(frozen=True)
+class ReducedCover:
+    """A set cover reduced without changing its optimum: ``A`` (rows left x columns left),
+    which original columns the columns are (``sites``), the original columns every optimal
+    cover of the reduced rows opens (``forced``: a row they alone cover), and counts."""
+
+    A: sparse.csr_array
+    sites: np.ndarray
+    forced: np.ndarray
+    stats: dict[str, int]
+
+
+def _dominated(
+    K: sparse.csr_array, rank: np.ndarray, *, superset: bool, chunk_nnz: int = 4_000_000
+) -> np.ndarray:
+    """Rows of ``K`` dominated by another row, ties broken by ``rank`` (smaller wins).
+
+    ``superset=True`` (cover rows): row i goes when some row k with a smaller rank has
+    ``N_k <= N_i`` (covering k covers i). ``superset=False`` (columns, as rows of the
+    transpose): row i goes when some row k with a smaller rank has ``N_i <= N_k``.
+    The rank must order subsets first (rows) or no-dearer supersets first (columns), so
+    that the relation is a strict order and the undominated rows always survive.
+    The overlaps ``K K^T`` are computed in blocks of rows of about ``chunk_nnz`` entries,
+    so memory stays bounded whatever the number of rows.
+    """
+    K = sparse.csr_array(K, dtype=np.int32)  # overlap counts overflow int8
+    n = K.shape[0]
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    Kt = sparse.csc_array(K.T)
+    size = np.diff(K.indptr)
+    colsize = np.diff(sparse.csc_array(K).indptr).astype(np.int64)
+    per_row = np.zeros(n, dtype=np.int64)
+    np.add.at(per_row, np.repeat(np.arange(n), size), colsize[K.indices])
+    starts = [0]
+    total = np.cumsum(per_row)
+    while starts[-1] < n:  # blocks of rows: one sparse product each
+        base = total[starts[-1] - 1] if starts[-1] else 0
+        stop = int(np.searchsorted(total, base + chunk_nnz, side="right"))
+        starts.append(max(stop, starts[-1] + 1))
+    for start, stop in itertools.pairwise(starts):
+        block = sparse.csr_array(K[start:stop] @ Kt).tocoo()
+        i = block.row.astype(np.int64) + start
+        k = block.col.astype(np.int64)
+        inside = (block.data == size[k]) if superset else (block.data == size[i])
+        dom = inside & (i != k) & (rank[k] < rank[i])
+        out[np.unique(i[dom])] = True
+    return out
+
+
+def reduce_set_cover(
+    A: sparse.csr_array, cost: np.ndarray, *, max_rounds: int = 50
+) -> ReducedCover:
+    """Reduce ``min c y`` s.t. ``A y >= 1``, ``y`` binary, without changing its optimum.
+
+    Repeated until nothing changes (Toregas & ReVelle 1973; Garfinkel & Nemhauser): a row
+    that a single column covers forces that column (and the rows it covers are dropped);
+    a row covered whenever another is (its columns a superset) is dropped; a column whose
+    rows are a subset of a no-dearer column's is dropped (identical columns keep the
+    cheapest, then the first). Every row of ``A`` must have a column.
+    """
+    A = sparse.csr_array(A, dtype=np.int8)
+    rows = np.arange(A.shape[0])
+    cols = np.arange(A.shape[1])
+    forced: list[np.ndarray] = []
+    stats = {"rows": int(A.shape[0]), "columns": int(A.shape[1]), "forced": 0,
+             "reduction_rounds": 0}  # fmt: skip
+    K = A
+    for _ in range(max_rounds):
+        stats["reduction_rounds"] += 1
+        n_before = K.shape
+        # a row only one column covers forces it
+        nnz = np.diff(K.indptr)
+        single = nnz == 1
+        if single.any():
+            must = np.unique(K.indices[K.indptr[:-1][single]])
+            forced.append(cols[must])
+            hit = np.asarray(K[:, must].sum(axis=1)).ravel() > 0
+            keep_c = np.ones(K.shape[1], dtype=bool)
+            keep_c[must] = False
+            K = sparse.csr_array(K[np.flatnonzero(~hit)][:, np.flatnonzero(keep_c)])
+            rows, cols = rows[~hit], cols[keep_c]
+        if K.shape[0] == 0:
+            break
+        # rows: a superset of another row is redundant (identical rows keep the first)
+        nnz = np.diff(K.indptr)
+        order = np.lexsort((np.arange(K.shape[0]), nnz))
+        rank = np.empty(K.shape[0], dtype=np.int64)
+        rank[order] = np.arange(K.shape[0])
+        drop_r = _dominated(K, rank, superset=True)
+        # columns: a subset of a no-dearer column is never needed
+        Kt = sparse.csr_array(K[np.flatnonzero(~drop_r)].T)
+        csize = np.diff(Kt.indptr)
+        c = cost[cols]
+        corder = np.lexsort((np.arange(len(cols)), -csize, c))
+        crank = np.empty(len(cols), dtype=np.int64)
+        crank[corder] = np.arange(len(cols))
+        drop_c = _dominated(Kt, crank, superset=False) | (csize == 0)
+        K = sparse.csr_array(K[np.flatnonzero(~drop_r)][:, np.flatnonzero(~drop_c)])
+        rows, cols = rows[~drop_r], cols[~drop_c]
+        if K.shape == n_before:
+            break
+    K.sort_indices()
+    forced_all = np.sort(np.concatenate(forced)) if forced else np.zeros(0, dtype=np.int64)
+    stats.update(rows_left=int(K.shape[0]), columns_left=int(K.shape[1]),
+                 forced=len(forced_all))  # fmt: skip
+    return ReducedCover(K, cols, forced_all.astype(np.int64), stats)
 
 
 def greedy_cover(A: sparse.csr_array, cost: np.ndarray) -> np.ndarray:

@@ -3,13 +3,19 @@ the walk radius of an open site."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import sparse
 
 from embedsite.errors import InfeasibleModelError, InputError, SolverError
-from embedsite.siting._cover import Reduced, greedy_cover, lagrangian_cover_bound, reduce_cover
+from embedsite.siting._cover import (
+    Reduced,
+    greedy_cover,
+    lagrangian_cover_bound,
+    reduce_cover,
+    reduce_set_cover,
+)
 from embedsite.siting._highs import solve_mip
 from embedsite.siting._problem import SitingProblem
 from embedsite.siting.base import Plan, SitingModel
@@ -34,10 +40,13 @@ class LSCP(SitingModel):
 
     Before solving, clients already covered by an existing site are dropped, clients with
     the same set of covering candidates are merged, identical candidates keep the cheapest,
-    and a candidate covering a strict subset of a no-dearer one's clients is dropped; none
-    of this changes the optimum. ``solver="highs"`` proves it; ``solver="heuristic"`` is
-    Chvátal's greedy with redundant sites removed, bounded from below by a Lagrangian
-    relaxation (so its gap is known).
+    and a candidate covering a strict subset of a no-dearer one's clients is dropped; then,
+    repeated until nothing changes, a client only one candidate reaches forces that site,
+    a client whose covering set contains another client's is dropped (covering the other
+    covers it), and dominated candidates go again. None of this changes the optimum
+    (``result.stats`` counts what each step removed). ``solver="highs"`` proves it;
+    ``solver="heuristic"`` is Chvátal's greedy with redundant sites removed, bounded from
+    below by a Lagrangian relaxation (so its gap is known).
 
     Clients that no site reaches within the radius make the model infeasible: the
     :class:`~embedsite.errors.InfeasibleModelError` names them and their nearest site.
@@ -113,14 +122,21 @@ class LSCP(SitingModel):
         red = self._prepare(problem)
         if red.A.shape[0] == 0:
             return Plan(np.zeros(0, dtype=np.int64), 0.0, 0.0, "optimal", dict(red.stats))
-        cost = problem.site_cost[red.sites]
-        pick = greedy_cover(red.A, cost)
-        obj = float(cost[pick].sum())
-        bound = lagrangian_cover_bound(red.A, cost, obj)
-        if _integral(cost):
+        cost_all = problem.site_cost[red.sites]
+        core = reduce_set_cover(red.A, cost_all)
+        stats: dict[str, Any] = dict(red.stats, **core.stats)
+        base = float(cost_all[core.forced].sum())
+        cost = cost_all[core.sites]
+        if core.A.shape[0] == 0:
+            return Plan(red.sites[core.forced], base, base, "optimal", stats)
+        pick = greedy_cover(core.A, cost)
+        obj = base + float(cost[pick].sum())
+        bound = base + lagrangian_cover_bound(core.A, cost, obj - base)
+        if _integral(cost_all):
             bound = float(np.ceil(bound - 1e-9))
         status = "optimal" if bound >= obj - 1e-9 else "heuristic"
-        return Plan(red.sites[pick], obj, min(bound, obj), status, dict(red.stats))
+        chosen = np.concatenate([core.forced, core.sites[pick]])
+        return Plan(red.sites[chosen], obj, min(bound, obj), status, stats)
 
     def _solve_highs(
         self, problem: SitingProblem, *, time_limit: float | None, mip_gap: float | None,
@@ -129,35 +145,44 @@ class LSCP(SitingModel):
         red = self._prepare(problem)
         if red.A.shape[0] == 0:
             return Plan(np.zeros(0, dtype=np.int64), 0.0, 0.0, "optimal", dict(red.stats))
-        cost = problem.site_cost[red.sites]
-        greedy = greedy_cover(red.A, cost)
+        cost_all = problem.site_cost[red.sites]
+        integral = _integral(cost_all)
+        core = reduce_set_cover(red.A, cost_all)
+        base = float(cost_all[core.forced].sum())
+        stats: dict[str, Any] = dict(red.stats, **core.stats)
+        if core.A.shape[0] == 0:  # the reductions alone solved it
+            stats.update(nodes=0, greedy_objective=base)
+            return Plan(red.sites[core.forced], base, base, "optimal", stats)
+        cost = cost_all[core.sites]
+        greedy = greedy_cover(core.A, cost)
         start = np.zeros(len(cost))
         start[greedy] = 1.0
-        n_rows, n_cols = red.A.shape
+        n_rows, n_cols = core.A.shape
         out = solve_mip(
-            cost, red.A, np.ones(n_rows), np.full(n_rows, np.inf), np.zeros(n_cols),
+            cost, core.A, np.ones(n_rows), np.full(n_rows, np.inf), np.zeros(n_cols),
             np.ones(n_cols), np.ones(n_cols, dtype=bool), time_limit=time_limit,
-            mip_gap=mip_gap, start=start, abs_gap=0.999 if _integral(cost) else None,
+            mip_gap=mip_gap, start=start, abs_gap=0.999 if integral else None, offset=base,
         )  # fmt: skip
         if out.status == "infeasible":  # cannot happen after the reach check
             raise SolverError("HiGHS reports the set cover infeasible although every client "
                               "is reachable; this is a bug in embedsite")  # fmt: skip
         x = out.x if out.x is not None else start
         pick = np.flatnonzero(x > 0.5)
-        obj = float(cost[pick].sum())
+        obj = base + float(cost[pick].sum())
         bound = out.bound if np.isfinite(out.bound) else np.nan
-        if _integral(cost) and np.isfinite(bound):
+        if integral and np.isfinite(bound):
             bound = float(np.ceil(bound - 1e-6))
-        stats = dict(red.stats, nodes=out.nodes, greedy_objective=float(cost[greedy].sum()))
+        stats.update(nodes=out.nodes, greedy_objective=base + float(cost[greedy].sum()))
         status = out.status
         if status != "optimal":  # the Lagrangian bound may be tighter than HiGHS's
-            lagr = lagrangian_cover_bound(red.A, cost, obj)
-            if _integral(cost):
+            lagr = base + lagrangian_cover_bound(core.A, cost, obj - base)
+            if integral:
                 lagr = float(np.ceil(lagr - 1e-9))
             bound = max(bound, lagr) if np.isfinite(bound) else lagr
         if status == "optimal":
             bound = obj
-        return Plan(red.sites[pick], obj, min(bound, obj), status, stats)
+        chosen = np.concatenate([core.forced, core.sites[pick]])
+        return Plan(red.sites[chosen], obj, min(bound, obj), status, stats)
 
     @staticmethod
     def _check(result: SitingResult) -> float:

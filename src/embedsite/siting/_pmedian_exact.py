@@ -78,7 +78,8 @@ _DEBUG_HIGHS = False
 # small p: Lagrangian branch-and-bound on the sites (_pmedian_bb) instead of the radius MIP;
 # on this family it proved (600-900, 5-10) 3-10x faster than HiGHS, which still wins at
 # p >= 20 where the B&B tree grows (measured, see docs/benchmarks.md)
-_BB_MAX_P = 30
+_BB_MAX_P = 25
+_NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
 _CAP_RANK = 2  # initial truncation: distance to the k-th nearest open site of the incumbent
 # the incumbent comes from our own heuristic: HiGHS' primal heuristics (sub-MIPs) only cost
 # time here, and restarts after root fixing rebuilt the cut loop for little gain (measured)
@@ -558,7 +559,9 @@ def solve_pmedian(
     if triv is not None:
         return _finish(red, triv[0], triv[1], "optimal", t0, stats)
     C, ww, k = red.C, red.w, red.p
-    sel, ub, _ = _heuristic(C, ww, k, seed, None, t0 + 0.3 * (deadline - t0))
+    # small matrices: no random restarts, the exact stages find anything better faster
+    restarts = 0 if C.size <= _NO_RESTART_SIZE else None
+    sel, ub, _ = _heuristic(C, ww, k, seed, restarts, t0 + 0.3 * (deadline - t0))
     best = sel
     t1 = time.perf_counter()
     stats.update(heuristic_objective=ub + red.offset, time_heuristic_s=t1 - t0)

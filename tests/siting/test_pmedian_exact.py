@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import time
 
 import networkx as nx
 import numpy as np
@@ -368,3 +369,18 @@ def test_branch_and_bound_agrees_with_the_radius_mip(
     assert with_bb.objective == with_mip.objective == with_bb.bound
     assert "bb_nodes" not in with_mip.stats
     assert with_bb.stats["bb_nodes"] > 1
+
+
+def test_branch_and_bound_deadline_keeps_a_valid_bound() -> None:
+    inst = random_instance(150, 8, seed=2)
+    opt = solve_pmedian(inst.cost, 8).objective
+    w = np.ones(150)
+    poor = np.argsort(w @ inst.cost)[::-1][:8]
+    cut = bb.branch_and_bound(
+        inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, time.perf_counter() + 0.02
+    )
+    assert not cut.proven  # 20 ms is far too little from the worst start without root fixing (0.3 s)
+    assert cut.bound <= opt <= cut.value
+    assert cut.value == float(w @ inst.cost[:, cut.sites].min(axis=1))
+    full = bb.branch_and_bound(inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, np.inf)
+    assert full.proven and full.value == opt

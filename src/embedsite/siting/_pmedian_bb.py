@@ -54,6 +54,7 @@ class _Node:
     opened: np.ndarray  # int columns forced open
     closed: np.ndarray  # bool per column: forced closed
     lam: np.ndarray  # warm-start multipliers (one per client)
+    bound: float = -np.inf  # the parent's bound: valid for this node's subtree
 
 
 @dataclass
@@ -184,11 +185,12 @@ def branch_and_bound(
     delta = float(delta_of(ub))
     stack = [_Node(np.zeros(0, dtype=np.int64), np.zeros(n, dtype=bool), lam0.copy())]
     nodes = enumerated = 0
-    lowest_open = np.inf  # least bound of a node left unexplored at the deadline
+    proven = True
+    node = stack[0]
     big = float(C.max()) * 2 + 1.0
     while stack:
         if time.perf_counter() > deadline:
-            lowest_open = -np.inf
+            proven = False
             break
         node = stack.pop()
         nodes += 1
@@ -228,7 +230,12 @@ def branch_and_bound(
         if (~dead).sum() <= k:  # at most one completion is left: the remaining sites
             if (~dead).sum() == k:
                 stack.append(
-                    _Node(np.concatenate([node.opened, free[~dead]]), node.closed, node.lam)
+                    _Node(
+                        np.concatenate([node.opened, free[~dead]]),
+                        node.closed,
+                        node.lam,
+                        low + offset,
+                    )
                 )
             continue
         # the Lagrangian solution is a feasible plan: keep it if it beats the incumbent
@@ -247,7 +254,7 @@ def branch_and_bound(
         opened_now = np.concatenate([node.opened, free[opened]])
         if opened_now.size >= p:  # more sites must open than allowed: nothing better
             if opened_now.size == p:
-                stack.append(_Node(opened_now, closed, lam_full))
+                stack.append(_Node(opened_now, closed, lam_full, low + offset))
             continue
         # branch on the most fractional free site: the share of the subgradient steps
         # whose Lagrangian solution held it (an estimate of its LP value) closest to 1/2
@@ -255,8 +262,13 @@ def branch_and_bound(
         j = int(free[live[np.argmin(np.abs(freq[live] - 0.5))]])
         shut = closed.copy()
         shut[j] = True
-        stack.append(_Node(opened_now, shut, lam_full))  # j closed
-        stack.append(_Node(np.append(opened_now, j), closed, lam_full))  # j open: first
-    proven = lowest_open == np.inf
+        here = low + offset
+        stack.append(_Node(opened_now, shut, lam_full, here))  # j closed
+        stack.append(_Node(np.append(opened_now, j), closed, lam_full, here))  # j open: first
+    # on a deadline: every better solution lies in an unexplored subtree (or the node
+    # being processed), each at least its parent's bound
+    bound = ub - delta
+    if not proven:
+        bound = min([bound, node.bound] + [x.bound for x in stack])
     stats = {"bb_nodes": nodes, "bb_enumerated": enumerated, "bb_s": time.perf_counter() - t0}
-    return BBResult(best, ub, proven, ub - delta if proven else -np.inf, nodes, stats)
+    return BBResult(best, ub, proven, bound, nodes, stats)

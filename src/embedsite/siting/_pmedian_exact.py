@@ -655,6 +655,8 @@ def solve_pmedian(
                 if bb.proven:
                     lb = max(lb, ub - tolerance(ub)[0])
                     status = "optimal"
+                else:  # deadline: the least bound of the subtrees left open
+                    lb = max(lb, min(bb.bound, ub))
             while status != "optimal":
                 left = deadline - time.perf_counter()
                 if left <= 0:

@@ -379,7 +379,8 @@ def test_branch_and_bound_deadline_keeps_a_valid_bound() -> None:
     cut = bb.branch_and_bound(
         inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, time.perf_counter() + 0.02
     )
-    assert not cut.proven  # 20 ms is far too little from the worst start without root fixing (0.3 s)
+    # 20 ms is far too little from the worst start without root fixing (0.3 s)
+    assert not cut.proven
     assert cut.bound <= opt <= cut.value
     assert cut.value == float(w @ inst.cost[:, cut.sites].min(axis=1))
     full = bb.branch_and_bound(inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, np.inf)

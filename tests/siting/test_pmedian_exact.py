@@ -362,6 +362,7 @@ def test_branch_and_bound_agrees_with_the_radius_mip(
 ) -> None:
     """Instances the root does not settle (the tree branches): B&B and radius MIP agree."""
     inst = random_instance(n, p, seed=seed)
+    monkeypatch.setattr(pe, "_BB_MIN_SIZE", 0)  # these are small: force the B&B
     with_bb = solve_pmedian(inst.cost, p)
     monkeypatch.setattr(pe, "_BB_MAX_P", -1)
     with_mip = solve_pmedian(inst.cost, p)

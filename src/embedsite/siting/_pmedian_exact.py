@@ -79,6 +79,7 @@ _DEBUG_HIGHS = False
 # on this family it proved (600-900, 5-10) 3-10x faster than HiGHS, which still wins at
 # p >= 20 where the B&B tree grows (measured, see docs/benchmarks.md)
 _BB_MAX_P = 25
+_BB_MIN_SIZE = 5_000  # below (clients x live sites) the radius MIP is as fast (pmed2-3)
 _NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
 _CAP_RANK = 2  # initial truncation: distance to the k-th nearest open site of the incumbent
 # the incumbent comes from our own heuristic: HiGHS' primal heuristics (sub-MIPs) only cost
@@ -645,7 +646,7 @@ def solve_pmedian(
                 start, _ = _local_search(Cs, ww, _greedy(Cs, ww, ks), deadline)
             never = np.partition(Cs, Cs.shape[1] - ks, axis=1)[:, Cs.shape[1] - ks]
             cap = np.minimum(_kth_open(Cs, start, _CAP_RANK), never)
-            if ks <= _BB_MAX_P:
+            if ks <= _BB_MAX_P and Cs.size >= _BB_MIN_SIZE:
                 bb = branch_and_bound(
                     Cs, ww, ks, start, lag.lam, lambda u: tolerance(u)[0], deadline
                 )

@@ -10,6 +10,10 @@ Sections (``--section``, default all):
   integer edge costs 1..100, n**2/50 edges; not the published pmed6-40) for
   n in {200, 400, 600, 800, 900} and p in {5, 10, 20, 50, 90}; spopt only for n <= 200
   (``--spopt-max-n``), with a per-run solver cap (``--spopt-cap``, default 120 s).
+* ``grid``: the same family over n in {200, 400, 600, 800, 900}, p in {5, 10, 20, 33, 90}
+  and ``--seeds`` seeds each (``random_instance(n, p, seed=s)``): wall and CPU time, which
+  exact stage settled it (root bound, Lagrangian branch-and-bound nodes or radius-MIP
+  rows), and how many exceed 10 s.
 * ``heuristic``: ``heuristic_pmedian`` on random Euclidean instances (2000 clients, 2000 and
   5000 sites, rounded metres) against the Lagrangian lower bound run for up to ``--limit`` s.
 
@@ -194,6 +198,48 @@ def bench_generated(args: argparse.Namespace) -> None:
     show(f"Generated OR-Library-family instances (time limit {args.limit:.0f} s)", rows)
 
 
+GRID_PS = (5, 10, 20, 33, 90)
+
+
+def bench_grid(args: argparse.Namespace) -> None:
+    rows = []
+    sizes = (200, 400) if args.quick else SIZES
+    for n in sizes:
+        for p in GRID_PS:
+            for seed in range(1, args.seeds + 1):
+                inst = random_instance(n, p, seed=seed)
+                t0, c0 = time.perf_counter(), time.process_time()
+                sol = solve_pmedian(inst.cost, p, time_limit=args.limit)
+                t, c = time.perf_counter() - t0, time.process_time() - c0
+                st = sol.stats
+                if "bb_nodes" in st:
+                    how = f"B&B {st['bb_nodes']} nodes"
+                elif st.get("levels"):
+                    how = "MIP " + "+".join(str(x) for x in st["levels"]) + " rows"
+                else:
+                    how = "root"
+                rows.append(
+                    {
+                        "n": n,
+                        "p": p,
+                        "seed": seed,
+                        "objective": int(sol.objective),
+                        "status": sol.status,
+                        "wall_s": t,
+                        "cpu_s": c,
+                        "over_10s": "yes" if t > 10 else "",
+                        "closed_by_root": st.get("fixed_closed", 0),
+                        "settled_by": how,
+                        "load": round(os.getloadavg()[0], 1),
+                    }
+                )
+                print(rows[-1], flush=True)
+    show(f"Grid of generated instances (time limit {args.limit:.0f} s)", rows)
+    over = [r for r in rows if r["wall_s"] > 10]
+    proven = sum(r["status"] == "optimal" for r in rows)
+    print(f"\n{proven} of {len(rows)} proven optimal; {len(over)} above 10 s wall")
+
+
 def bench_heuristic(args: argparse.Namespace) -> None:
     rows = []
     rng = np.random.default_rng(7)
@@ -241,12 +287,13 @@ def bench_heuristic(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--section", choices=("orlib", "generated", "heuristic", "all"), default="all"
+        "--section", choices=("orlib", "generated", "grid", "heuristic", "all"), default="all"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per embedsite timing")
     parser.add_argument("--limit", type=float, default=60.0, help="embedsite time limit (s)")
     parser.add_argument("--spopt-cap", type=float, default=120.0, help="spopt solver cap (s)")
     parser.add_argument("--spopt-max-n", type=int, default=200, help="largest n run in spopt")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per grid cell")
     parser.add_argument("--quick", action="store_true", help="n <= 400 and one heuristic case")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -255,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_orlib(args)
     if args.section in ("generated", "all"):
         bench_generated(args)
+    if args.section in ("grid", "all"):
+        bench_grid(args)
     if args.section in ("heuristic", "all"):
         bench_heuristic(args)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import time
 
 import networkx as nx
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import embedsite.siting._pmedian_bb as bb
 import embedsite.siting._pmedian_exact as pe
 from conftest import SHARED, shared_file
 from embedsite.errors import InputError
@@ -175,6 +177,7 @@ def test_truncation_loop_raises_caps_and_stays_exact(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(pe, "_lagrangian", no_lagrangian)
     monkeypatch.setattr(pe, "_heuristic", poor_start)
+    monkeypatch.setattr(pe, "_BB_MAX_P", -1)  # the radius MIP, not the branch-and-bound
     monkeypatch.setattr(pe, "_kth_open", lambda C, cols, k: C[:, cols].min(axis=1))
     rounds = []
     for seed in range(5):
@@ -259,3 +262,127 @@ def test_unreachable_clients_counted_and_weight_zero_dropped() -> None:
 def test_bad_input_raises(kwargs: dict, match: str) -> None:
     with pytest.raises(InputError, match=match):
         solve_pmedian(**kwargs)
+
+
+# ----------------------------------------------------------- Lagrangian branch-and-bound
+
+
+@st.composite
+def _small_integer(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
+    m = draw(st.integers(2, 9))
+    n = draw(st.integers(2, 8))
+    cost = np.array(draw(st.lists(st.integers(0, 40), min_size=m * n, max_size=m * n)), float)
+    w = np.array(draw(st.lists(st.integers(1, 3), min_size=m, max_size=m)), float)
+    p = draw(st.integers(1, n - 1))
+    return cost.reshape(m, n), w, p
+
+
+def _all_optima(cost: np.ndarray, w: np.ndarray, p: int) -> tuple[float, list[set[int]]]:
+    vals = {
+        s: float(w @ cost[:, list(s)].min(axis=1))
+        for s in itertools.combinations(range(cost.shape[1]), p)
+    }
+    opt = min(vals.values())
+    return opt, [set(s) for s, v in vals.items() if v == opt]
+
+
+@settings(max_examples=80, deadline=None)
+@given(_small_integer(), st.booleans(), st.booleans())
+def test_branch_and_bound_proves_the_brute_force_optimum(
+    inst: tuple[np.ndarray, np.ndarray, int], good_start: bool, enumerate_leaves: bool
+) -> None:
+    cost, w, p = inst
+    # without enumeration every node is bounded and branched (the logic under test)
+    work = bb._ENUM_WORK if enumerate_leaves else 0.0
+    opt, optima = _all_optima(cost, w, p)
+    start = np.array(sorted(optima[0])) if good_start else np.argsort(w @ cost)[::-1][:p]
+    saved, bb._ENUM_WORK = bb._ENUM_WORK, work
+    try:
+        res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), lambda ub: 0.999, np.inf)
+    finally:
+        bb._ENUM_WORK = saved
+    assert res.proven
+    assert res.value == opt
+    assert set(res.sites.tolist()) in optima
+    assert res.bound <= opt
+
+
+@settings(max_examples=80, deadline=None)
+@given(_small_integer())
+def test_node_bound_and_fixing_keep_every_optimum(inst: tuple[np.ndarray, np.ndarray, int]) -> None:
+    """Bound <= optimum; no optimal site closed; every opened site in every optimum."""
+    cost, w, p = inst
+    opt, optima = _all_optima(cost, w, p)
+    wc = w[:, None] * cost
+    lam = wc.min(axis=1)
+    # target just above the optimum: "better" solutions are exactly the optimal ones
+    low, dead, opened, _, sites, freq = bb._node_bound(wc, p, opt + 0.5, lam, 200, 2.0)
+    assert low <= opt + 1e-9
+    assert not any(dead[list(s)].any() for s in optima)
+    assert all(set(np.flatnonzero(opened).tolist()) <= s for s in optima)
+    assert sites.size == p and np.all(freq >= 0)
+    # target far above: nothing may be fixed that the bound alone cannot justify
+    low2 = bb._node_bound(wc, p, 10 * opt + 10, lam, 200, 2.0)[0]
+    assert low2 <= opt + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(_small_integer())
+def test_root_lagrangian_fixing_keeps_every_optimum(
+    inst: tuple[np.ndarray, np.ndarray, int],
+) -> None:
+    cost, w, p = inst
+    opt, optima = _all_optima(cost, w, p)
+    lag = pe._lagrangian(
+        cost, w, p, opt + 1.0, 0.5, cost.min(axis=1) * w, max_iter=200, deadline=np.inf
+    )
+    assert lag.bound <= opt + 1e-9
+    assert not any(lag.closed[list(s)].any() for s in optima)
+    assert all(set(np.flatnonzero(lag.opened).tolist()) <= s for s in optima)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_enumerate_matches_brute_force(k: int) -> None:
+    rng = np.random.default_rng(k)
+    cost = rng.integers(0, 50, size=(30, 9)).astype(float)
+    w = rng.integers(1, 4, size=30).astype(float)
+    base = rng.integers(10, 60, size=30).astype(float)
+    pick, val = bb._enumerate(cost, w, base, k)
+    ref = min(
+        float(w @ np.minimum(base, cost[:, list(s)].min(axis=1)))
+        for s in itertools.combinations(range(9), k)
+    )
+    assert val == ref
+    assert val == float(w @ np.minimum(base, cost[:, pick].min(axis=1)))
+
+
+@pytest.mark.parametrize(("n", "p", "seed"), [(100, 5, 5), (150, 5, 3), (150, 8, 2)])
+def test_branch_and_bound_agrees_with_the_radius_mip(
+    n: int, p: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Instances the root does not settle (the tree branches): B&B and radius MIP agree."""
+    inst = random_instance(n, p, seed=seed)
+    monkeypatch.setattr(pe, "_BB_MIN_SIZE", 0)  # these are small: force the B&B
+    with_bb = solve_pmedian(inst.cost, p)
+    monkeypatch.setattr(pe, "_BB_MAX_P", -1)
+    with_mip = solve_pmedian(inst.cost, p)
+    assert with_bb.status == with_mip.status == "optimal"
+    assert with_bb.objective == with_mip.objective == with_bb.bound
+    assert "bb_nodes" not in with_mip.stats
+    assert with_bb.stats["bb_nodes"] > 1
+
+
+def test_branch_and_bound_deadline_keeps_a_valid_bound() -> None:
+    inst = random_instance(150, 8, seed=2)
+    opt = solve_pmedian(inst.cost, 8).objective
+    w = np.ones(150)
+    poor = np.argsort(w @ inst.cost)[::-1][:8]
+    cut = bb.branch_and_bound(
+        inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, time.perf_counter() + 0.02
+    )
+    # 20 ms is far too little from the worst start without root fixing (0.3 s)
+    assert not cut.proven
+    assert cut.bound <= opt <= cut.value
+    assert cut.value == float(w @ inst.cost[:, cut.sites].min(axis=1))
+    full = bb.branch_and_bound(inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, np.inf)
+    assert full.proven and full.value == opt

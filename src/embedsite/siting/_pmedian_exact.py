@@ -14,8 +14,15 @@ How :func:`solve_pmedian` proves optimality, in order:
    all (in, out) pairs at once), plus random restarts when ``p`` is small.
 3. **Lagrangian bound** (Beasley 1993): subgradient on the assignment constraints; a site
    whose Lagrangian bound with it forced open (closed) exceeds the incumbent is fixed closed
-   (open) — only solutions better than the incumbent are searched for.
-4. **Radius formulation in chain form** (Elloumi 2010; García, Labbé & Marín 2011): per
+   (open) — only solutions better than the incumbent are searched for
+   (:mod:`embedsite.siting._pmedian_lagrangian`).
+4. **Small p** (at most ``_BB_MAX_P`` sites left to choose after fixing): **Lagrangian
+   branch-and-bound** on the sites (:mod:`embedsite.siting._pmedian_bb`): the same bound
+   and fixing at every node, warm started from the parent, branching on the most
+   fractional site, enumeration of nodes with few completions. There the LP bound is
+   about 1% below the optimum and HiGHS spends 0.1-1 s per node on the degenerate radius
+   LP; a node here costs milliseconds.
+5. **Otherwise, radius formulation in chain form** (Elloumi 2010; García, Labbé & Marín 2011): per
    client the distinct distances :math:`D^1 < D^2 < \dots`, :math:`z_{ik}` = "not served
    within :math:`D^k`", rows :math:`z_{ik} - z_{i,k-1} + \sum_{j: c_{ij} = D^k} y_j \ge 0`.
    Only levels below a per-client cap (the third-nearest open site of the incumbent, never
@@ -50,12 +57,15 @@ from scipy import sparse
 
 from embedsite.errors import InputError, SolverError
 from embedsite.siting._highs import new_highs
+from embedsite.siting._pmedian_bb import branch_and_bound
 from embedsite.siting._pmedian_heuristic import (
     _greedy,
     _heuristic,
     _local_search,
     _nearest_two,
 )
+from embedsite.siting._pmedian_lagrangian import _Lagr as _Lagr  # re-exported for tests
+from embedsite.siting._pmedian_lagrangian import _lagrangian
 
 __all__ = ["PMedianSolution", "heuristic_pmedian", "solve_pmedian", "unreached_penalty"]
 
@@ -65,7 +75,16 @@ _MAX_WEIGHT_RATIO = 1e9  # cap of W / w_min in unreached_penalty
 _REL_TOL = 1e-7  # relative optimality tolerance for non-integer costs
 _INT_DELTA = 0.999  # with integer costs, any solution better than UB is <= UB - 1
 _DEBUG_HIGHS = False
-_CAP_RANK = 2  # initial truncation: distance to the k-th nearest open site of the incumbent
+# small p: Lagrangian branch-and-bound on the sites (_pmedian_bb) instead of the radius MIP;
+# on this family it proved (600-900, 5-10) 3-10x faster than HiGHS, which still wins at
+# p >= 20 where the B&B tree grows (measured, see docs/benchmarks.md)
+_BB_MAX_P = 25
+_BB_MIN_SIZE = 5_000  # below (clients x live sites) the radius MIP is as fast (pmed2-3)
+_NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
+_CAP_RANK = 3  # initial truncation: distance to the k-th nearest open site of the incumbent
+# (3rd: (800, 33, 2) 20 -> 7 s CPU, one HiGHS solve instead of two, the other p >= 33 grid
+# instances unchanged; small models (pmed2-3) stay at the 2nd, 15-25% faster there)
+_CAP_RANK_SMALL = 2
 # the incumbent comes from our own heuristic: HiGHS' primal heuristics (sub-MIPs) only cost
 # time here, and restarts after root fixing rebuilt the cut loop for little gain (measured)
 _HIGHS_EXTRA: dict[str, Any] = {
@@ -370,123 +389,6 @@ def heuristic_pmedian(
 
 
 # ---------------------------------------------------------------------------------------------
-# Lagrangian bound with variable fixing
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Lagr:
-    bound: float
-    closed: np.ndarray  # bool per column: no solution better than UB opens it
-    opened: np.ndarray  # bool per column: every solution better than UB opens it
-    iterations: int
-    sites: np.ndarray  # the p sites of the Lagrangian solution at the best multipliers
-    lam: np.ndarray  # the best multipliers
-
-
-def _lagrangian(
-    C: np.ndarray,
-    w: np.ndarray,
-    p: int,
-    ub: float,
-    delta: float,
-    lam0: np.ndarray,
-    *,
-    max_iter: int,
-    deadline: float,
-) -> _Lagr:
-    """Subgradient on ``sum_j x_ij = 1``; fixes sites by Lagrangian reduced costs.
-
-    ``L(lam) = sum_i lam_i + sum of the p smallest rho_j``, ``rho_j = sum_i min(0, w_i c_ij -
-    lam_i)``. With site ``j`` forced in (out), the bound becomes ``L + rho_j - rho_(p)``
-    (``L - rho_j + rho_(p+1)``); above ``ub - delta`` no better solution opens (closes) it.
-    Closed sites are dropped as they are found (valid for solutions better than ``ub``).
-    """
-    m, n_all = C.shape
-    lam = lam0.copy()
-    closed = np.zeros(n_all, dtype=bool)
-    opened = np.zeros(n_all, dtype=bool)
-    best, beta, stall, it = -np.inf, 2.0, 0, 0
-    best_sites, best_lam = np.arange(p), lam.copy()
-    ids = np.arange(n_all)  # original columns still alive
-    wc = w[:, None] * C
-    order: Any = None
-    wc_sorted: Any = None
-    flat_key: Any = None
-    shift: Any = None
-    row_start: Any = None
-    span = float(wc.max()) * 2.0 + 1.0
-    dense = True
-    for it in range(1, max_iter + 1):  # noqa: B007
-        n = ids.size
-        if n <= p:
-            best = max(best, ub - delta)  # nothing better than ub can use fewer sites
-            break
-        lam = np.minimum(lam, span / 2.0)
-        used_dense = dense
-        if used_dense:
-            r = np.minimum(wc - lam[:, None], 0.0)
-            rho = r.sum(axis=0)
-            # long prefixes (small p): dense arithmetic is faster than gathering them
-            dense = p <= 10 or np.count_nonzero(r) > 0.05 * m * n
-        else:
-            if order is None:  # per client, sites by increasing w c: the prefix < lam counts
-                order = np.argsort(wc, axis=1, kind="stable")
-                wc_sorted = np.take_along_axis(wc, order, axis=1)
-            if flat_key is None:  # rows end to end with a gap: one searchsorted for all
-                row_start = np.arange(m) * n
-                shift = np.arange(m) * span
-                flat_key = (wc_sorted + shift[:, None]).ravel()
-            k = np.searchsorted(flat_key, lam + shift, side="left") - row_start
-            total = int(k.sum())
-            rows = np.repeat(np.arange(m), k)
-            pos = np.arange(total) + np.repeat(row_start - (np.cumsum(k) - k), k)
-            cols = order.ravel()[pos]
-            val = wc_sorted.ravel()[pos] - lam[rows]
-            rho = np.bincount(cols, weights=val, minlength=n)
-            dense = total > 0.1 * m * n
-        part = np.argpartition(rho, p)
-        S = part[:p]
-        rho_p = rho[S].max()
-        rho_p1 = rho[part[p]]
-        L = float(lam.sum() + rho[S].sum())
-        if best == -np.inf or best + 1e-9 * max(1.0, abs(best)) < L:
-            best, stall = L, 0
-            best_sites, best_lam = ids[S], lam.copy()
-        else:
-            stall += 1
-            if stall >= 15:
-                beta, stall = beta / 2, 0
-        in_s = np.zeros(n, dtype=bool)
-        in_s[S] = True
-        shut = ~in_s & (L + rho - rho_p > ub - delta)
-        closed[ids[shut]] = True
-        opened[ids[in_s & (L - rho + rho_p1 > ub - delta)]] = True
-        if best > ub - delta or beta < 5e-3 or time.perf_counter() > deadline:
-            break
-        if used_dense:
-            g = 1.0 - (r[:, S] < 0).sum(axis=1)
-        else:
-            g = 1.0 - np.bincount(rows, weights=in_s[cols], minlength=m)
-        nn = float(g @ g)
-        if nn == 0:
-            break  # the Lagrangian solution is feasible: L is its cost
-        lam = np.maximum(lam + beta * (ub - L) / nn * g, 0.0)
-        gone = closed[ids]
-        if gone.sum() > 0.1 * n:  # drop closed sites, keeping the sorted order without a sort
-            keep = ~gone
-            ids, wc = ids[keep], wc[:, keep]
-            if order is not None:
-                mask = keep[order]
-                remap = np.cumsum(keep) - 1
-                order = remap[order[mask]].reshape(m, -1)
-                wc_sorted = wc_sorted[mask].reshape(m, -1)
-                flat_key = None
-    # dropping closed sites makes the bound valid only for solutions better than ub
-    return _Lagr(min(best, ub - delta), closed, opened & ~closed, it, best_sites, best_lam)
-
-
-# ---------------------------------------------------------------------------------------------
 # radius formulation (chain form), truncated, solved by HiGHS
 # ---------------------------------------------------------------------------------------------
 
@@ -661,7 +563,9 @@ def solve_pmedian(
     if triv is not None:
         return _finish(red, triv[0], triv[1], "optimal", t0, stats)
     C, ww, k = red.C, red.w, red.p
-    sel, ub, _ = _heuristic(C, ww, k, seed, None, t0 + 0.3 * (deadline - t0))
+    # small matrices: no random restarts, the exact stages find anything better faster
+    restarts = 0 if C.size <= _NO_RESTART_SIZE else None
+    sel, ub, _ = _heuristic(C, ww, k, seed, restarts, t0 + 0.3 * (deadline - t0))
     best = sel
     t1 = time.perf_counter()
     stats.update(heuristic_objective=ub + red.offset, time_heuristic_s=t1 - t0)
@@ -744,8 +648,21 @@ def solve_pmedian(
             else:
                 start, _ = _local_search(Cs, ww, _greedy(Cs, ww, ks), deadline)
             never = np.partition(Cs, Cs.shape[1] - ks, axis=1)[:, Cs.shape[1] - ks]
-            cap = np.minimum(_kth_open(Cs, start, _CAP_RANK), never)
-            while True:
+            rank = _CAP_RANK if Cs.size >= _BB_MIN_SIZE else _CAP_RANK_SMALL
+            cap = np.minimum(_kth_open(Cs, start, rank), never)
+            if ks <= _BB_MAX_P and Cs.size >= _BB_MIN_SIZE:
+                bb = branch_and_bound(
+                    Cs, ww, ks, start, lag.lam, lambda u: tolerance(u)[0], deadline
+                )
+                stats.update(bb.stats)
+                if bb.value < ub:
+                    ub, best = bb.value, np.concatenate([forced, alive[bb.sites]])
+                if bb.proven:
+                    lb = max(lb, ub - tolerance(ub)[0])
+                    status = "optimal"
+                else:  # deadline: the least bound of the subtrees left open
+                    lb = max(lb, min(bb.bound, ub))
+            while status != "optimal":
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break

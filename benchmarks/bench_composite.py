@@ -134,7 +134,7 @@ def spopt_per_type(cov: Any, cand: gpd.GeoDataFrame, p: int, plan: CompositePlan
             "shared": len(shared), "broken": broken}  # fmt: skip
 
 
-def run_helsinki(repeat: int, time_limit: float) -> None:
+def run_helsinki(repeat: int, time_limit: float, case: str | None = None) -> None:
     cov, cand = helsinki()
     served = {t: float(cov.served(t).sum()) for t in TYPES}
     before = {t: float((cov.served(t) * cov.covered[t]).sum()) for t in TYPES}
@@ -147,6 +147,10 @@ def run_helsinki(repeat: int, time_limit: float) -> None:
     exact_rows, other_rows = [], []
     settings: list[dict[str, Any]] = [{"p": p} for p in P_VALUES]
     settings += [{"budget": b, "cost_per_m2": COST_PER_M2} for b in BUDGETS]
+    if case is not None:  # one limit only, e.g. "budget=8" or "p=4"
+        settings = [st for st in settings if case in {f"{k}={v:g}" for k, v in st.items()}]
+        if not settings:
+            raise SystemExit(f"--case {case!r} matches no limit (p=2,4,8,12, budget=4,8)")
     for setting in settings:
         name = ", ".join(f"{k}={v:g}" for k, v in setting.items())
         ex: dict[str, Any] = {"limit": name}
@@ -225,10 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
     parser.add_argument("--scale", action="store_true", help="add random larger instances")
     parser.add_argument("--time-limit", type=float, default=30.0, help="HiGHS limit (s)")
+    parser.add_argument("--case", help="run one Helsinki limit only, e.g. budget=8 or p=4")
     args = parser.parse_args(argv)
     logging.getLogger("embedsite").setLevel(logging.ERROR)
     print(machine())
-    run_helsinki(max(1, args.repeat), args.time_limit)
+    run_helsinki(max(1, args.repeat), args.time_limit, args.case)
     if args.scale:
         run_scale(args.time_limit)
     return 0

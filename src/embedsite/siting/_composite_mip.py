@@ -85,6 +85,75 @@ def _same_rows(blk: sparse.csr_array) -> tuple[np.ndarray, np.ndarray]:
     return first, group
 
 
+def _max_open(plan: CompositePlan, pr: CompositeProblem, elig: np.ndarray) -> int:
+    """The most sites any feasible plan opens (``p``, or the budget over the cheapest site)."""
+    n = pr.n_sites
+    cap = n
+    if plan.p is not None:
+        cap = min(cap, int(plan.p))
+    if plan.budget is not None:
+        fit = np.where(elig, plan.cost_per_m2 * pr.area[None, :], np.inf).min(
+            axis=1, initial=np.inf
+        )
+        cheapest = float((pr.site_cost + fit).min()) if n else np.inf
+        if cheapest > 0 and np.isfinite(cheapest):
+            cap = min(cap, int(np.floor(float(plan.budget) / cheapest + 1e-9)))
+    return max(cap, 0)
+
+
+def interchangeable(
+    plan: CompositePlan, pr: CompositeProblem, need: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group sites no plan can tell apart; mark the copies beyond the most sites one opens.
+
+    Two sites are interchangeable when they reach the same clients still to cover for every
+    type they are eligible for, are eligible for the same types, cost the same and have the
+    same floor area, floor areas at or above ``max(sum of the type areas, complex minimum)``
+    counting as equal (no plan can use more). A plan opens at most ``S`` sites (``p`` or the
+    budget over the cheapest site with its cheapest facility), so keeping the first ``S``
+    sites of each group loses no optimum: a plan's sites of a group can be relabelled.
+
+    Returns the group of every site and a boolean mask of the sites to leave out.
+    """
+    n, t_n = pr.n_sites, pr.n_types
+    elig = pr.eligible()
+    s_max = _max_open(plan, pr, elig)
+    if n == 0 or s_max >= n:
+        return np.arange(n), np.zeros(n, bool)
+    top = max(float(pr.area.sum()), float(pr.rule.min_floor_area_m2))
+    floor = np.minimum(pr.floor_area, top)
+    _, prof = np.unique(np.column_stack([floor, pr.site_cost, elig]), axis=0, return_inverse=True)
+    prof = np.asarray(prof).ravel()
+    blocks = [sparse.csr_array((np.ones(n), (np.arange(n), prof)), shape=(n, int(prof.max()) + 1))]
+    for t in range(t_n):  # reach of the clients still to cover, at eligible sites only
+        r = sparse.csr_array(pr.reach[t]).astype(float)
+        r = sparse.csr_array(r[:, need[t]])
+        blocks.append(sparse.csr_array(sparse.diags_array(elig[:, t].astype(float)) @ r))
+    key = sparse.csr_array(sparse.hstack(blocks, format="csr"))
+    key.eliminate_zeros()
+    key.sort_indices()
+    _, group = _same_rows(key)
+    order = np.argsort(group, kind="stable")
+    g_sorted = group[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    return group, rank >= s_max
+
+
+def _relabel(hosts: np.ndarray, group: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """Move a plan's facilities off left-out sites onto unused kept sites of the same group."""
+    if not (hosts[drop].any(axis=1)).any():
+        return hosts
+    out = hosts.copy()
+    used = hosts.any(axis=1)
+    for j in np.flatnonzero(drop & used):  # a few opened sites at most
+        free = np.flatnonzero((group == group[j]) & ~drop & ~out.any(axis=1))
+        out[free[0]] = out[j]
+        out[j] = False
+    return out
+
+
 def _columns(
     pr: CompositeProblem,
     hosts: np.ndarray,
@@ -119,8 +188,13 @@ def solve_mip(
     *,
     time_limit: float | None,
     mip_gap: float | None,
+    reduce: bool = True,
 ) -> CompositeResult:
-    """Build and solve the MILP of the class docstring; verify and return the plan."""
+    """Build and solve the MILP of the class docstring; verify and return the plan.
+
+    ``reduce`` leaves out the copies of interchangeable sites beyond the most sites a plan
+    opens (:func:`interchangeable`); off only to test that it changes no optimum.
+    """
     import highspy
 
     from embedsite.siting.composite import (
@@ -142,10 +216,11 @@ def solve_mip(
     n_cols = nx + n
     # clients needing cover per type: weight > 0, not covered, reached by an eligible site;
     # clients reached by the same set of sites share one z (their weights summed)
-    z_t, z_reach, z_w = [], [], []
+    z_t, z_reach, z_w, needs = [], [], [], []
     for t in range(t_n):  # one sparse block per type
         sub = sparse.csr_array(pr.reach[t][elig[:, t]].T)  # clients x eligible sites of t
         need = (pr.weights[:, t] > 0) & ~pr.covered[:, t] & (np.diff(sub.indptr) > 0)
+        needs.append(need)
         idx = np.flatnonzero(need)
         blk = sparse.csr_array(sub[idx])
         blk.sort_indices()
@@ -214,7 +289,8 @@ def solve_mip(
     types_at = elig.sum(axis=1)
     if composite:
         rule = pr.rule
-        # sum_t x_jt - (T_j - 1) k_j <= 1
+        # sum_t x_jt - (T_j - 1) k_j <= 1 (y_j on the right is tighter on paper, but presolve
+        # finds it: same root bound on Helsinki and slower branching in 3 of 4 runs)
         rows.add(n, np.r_[xj, ar], np.r_[np.arange(nx), off_k + ar],
                  np.r_[np.ones(nx), -np.maximum(types_at - 1, 0)], -_INF, 1.0)  # fmt: skip
         # k_j - y_j <= 0
@@ -263,7 +339,20 @@ def solve_mip(
             can &= pr.floor_area >= rule.min_floor_area_m2
         upper[off_k : off_k + n] = can.astype(float)
 
-    h = new_highs(random_seed=0)
+    if reduce:
+        group, drop = interchangeable(plan, pr, needs)
+    else:
+        group, drop = np.arange(n), np.zeros(n, bool)
+    upper[off_y : off_y + n][drop] = 0.0
+    upper[:nx][drop[xj]] = 0.0
+    if composite:
+        upper[off_k : off_k + n][drop] = 0.0
+
+    # the root LP is highly degenerate for dual simplex (200 random sites: not solved in
+    # 30 s; with the interior point method 2.7 s), and strong branching took 80% of the LP
+    # iterations on Helsinki's budget cases: fewer observations before pseudo costs are
+    # trusted (2, not 8) halves the time (docs/benchmarks.md, Composite plan)
+    h = new_highs(random_seed=0, mip_lp_solver="ipm", mip_pscost_minreliable=2)
     if time_limit is not None:
         if not time_limit > 0:
             raise InputError(f"time_limit must be > 0 seconds, not {time_limit!r}")
@@ -290,6 +379,7 @@ def solve_mip(
     lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
     h.passModel(lp)
     start_plan = greedy_hosts(plan, pr)  # a feasible start: HiGHS always has a plan to return
+    start_plan = _relabel(start_plan, group, drop)
     if not plan.min_share or _meets_shares(plan, pr, start_plan):
         sol = highspy.HighsSolution()
         sol.col_value = _columns(pr, start_plan, n_cols, xj, xt, off_y, off_z, zt, z_reach,

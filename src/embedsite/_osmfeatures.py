@@ -33,6 +33,7 @@ def read_features(
     nodes: bool = True,
     areas: bool = True,
     lines: bool = False,
+    area: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
     """Read OSM objects that carry any of ``keys`` as a GeoDataFrame in WGS-84.
 
@@ -49,6 +50,9 @@ def read_features(
     nodes, areas, lines
         Which kinds of objects to read: tagged nodes (points), areas (closed ways and
         multipolygon relations, as (multi)polygons) and open ways (lines).
+    area
+        Keep only the objects that intersect this WGS-84 geometry (a study area, e.g. the
+        polygon a network was cut at); default all.
 
     Returns
     -------
@@ -137,6 +141,8 @@ def read_features(
     frame.insert(0, "osm_id", np.asarray(ids, dtype=np.int64))
     frame.insert(0, "osm_type", kinds)
     out = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+    if area is not None:
+        out = out[shapely.intersects(geometry, area)]
     out.attrs["incomplete_areas"] = _incomplete(out, area_ways, area_relations, keys, p)
     return out
 

@@ -504,12 +504,8 @@ def from_osm_file(
     ('buildings', True)
     """
     clip = clip_geometry(polygon, None)
-
-    def inside(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        return frame if clip is None else frame[frame.intersects(clip)]
-
     tags = ["building", "building:levels", "building:flats", "name"]
-    b = inside(read_features(path, ["building"], tags=tags, nodes=False))
+    b = read_features(path, ["building"], tags=tags, nodes=False, area=clip)
     if len(b) == 0:
         where = "" if clip is None else " inside the polygon"
         raise EmptyInputError(
@@ -517,12 +513,12 @@ def from_osm_file(
         )
     b.index = pd.Index(_b.osm_labels(b), name="osm")
     if "compounds" not in kw:
-        lu = inside(read_features(path, ["landuse"], tags=["landuse", "name"], nodes=False))
+        lu = read_features(path, ["landuse"], tags=["landuse", "name"], nodes=False, area=clip)
         lu = lu[lu["landuse"] == "residential"]
         lu.index = pd.Index(_b.osm_labels(lu), name="osm")
         kw["compounds"] = lu if len(lu) else None
     if "gates" not in kw and kw["compounds"] is not None:
-        g = inside(read_features(path, ["barrier", "entrance"], areas=False))
+        g = read_features(path, ["barrier", "entrance"], areas=False, area=clip)
         g = g[g["barrier"].isin(GATE_BARRIERS) | g["entrance"].isin(_ENTRANCES)]
         g.index = pd.Index(_b.osm_labels(g), name="osm")
         kw["gates"] = g if len(g) else None

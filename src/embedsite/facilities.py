@@ -477,9 +477,7 @@ def from_osm_file(
     keys = [k for k in dict.fromkeys([*OSM_KEYS, *rules["key"]]) if k]
     tags = [t for t in dict.fromkeys([*keys, *rules["and_key"], *_EXTRA_TAGS]) if t]
     clip = clip_geometry(polygon, None)
-    feats = read_features(path, keys, tags=tags)
-    if clip is not None:
-        feats = feats[feats.intersects(clip)]
+    feats = read_features(path, keys, tags=tags, area=clip)
     if len(feats) == 0:
         where = "" if clip is None else " inside the polygon"
         raise EmptyInputError(

@@ -365,10 +365,9 @@ def _capacity(
     unknown: np.ndarray = np.zeros(n)
     if len(fac):
         where = _agg.assign(fac, polygons)
-        ok = where >= 0
         value = pd.to_numeric(fac["capacity"], errors="coerce").to_numpy(float)
-        cap = np.bincount(where[ok], weights=np.nan_to_num(value[ok]), minlength=n)[:n]
-        unknown = np.bincount(where[ok], weights=np.isnan(value[ok]), minlength=n)[:n]
+        cap = _agg.group_sum(where, np.nan_to_num(value), n)
+        unknown = _agg.group_sum(where, np.isnan(value).astype(float), n)
     with np.errstate(invalid="ignore", divide="ignore"):
         per = np.where(people > 0, cap / np.where(people > 0, people, 1.0) * 1000.0, np.nan)
     norm = float(ft.capacity_per_1000 or 0.0)
@@ -391,10 +390,8 @@ def _floor_area(cov: Coverage, polygons: gpd.GeoDataFrame, n: int) -> np.ndarray
     fac = fac[fac["facility_type"].isin(keys)]
     if len(fac) == 0:
         return np.zeros(n)
-    where = _agg.assign(fac, polygons)
-    ok = where >= 0
     area = fac["floor_area_m2"].fillna(0.0).to_numpy(float)
-    return np.bincount(where[ok], weights=area[ok], minlength=n)[:n]
+    return _agg.group_sum(_agg.assign(fac, polygons), area, n)
 
 
 def _table(

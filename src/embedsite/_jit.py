@@ -1,0 +1,26 @@
+"""Compiled kernels: numba's ``njit`` with the settings every kernel of embedsite shares.
+
+The hot paths that numpy cannot express without a Python loop over nodes, segments or people
+(a bounded Dijkstra from many snapped sources, the nearest-segment search of a snap, a
+branch-and-bound node's bound) are written as small numba functions over plain arrays. They
+are compiled on first use and cached on disk (``cache=True``: next to this package when it is
+writable, else numba's user cache), so a new process pays the compilation once per machine,
+not per call. ``nogil=True`` lets Dask's or a user's threads run them side by side. They never
+use numba's parallel mode: one call, one core, like the numpy code around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+
+__all__ = ["kernel"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def kernel(fn: F) -> F:
+    """Compile ``fn`` with numba (``njit``, cached on disk, releasing the GIL)."""
+    return cast(F, numba.njit(cache=True, nogil=True)(fn))

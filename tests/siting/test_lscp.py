@@ -169,6 +169,35 @@ def test_set_cover_reductions_never_change_the_optimum(inst):
 
 
 @FAST
+@given(inst=cover_matrices(), superset=st.booleans(), chunk=st.integers(1, 40))
+def test_dense_and_blocked_sparse_dominance_agree(inst, superset, chunk):
+    """Small instances take the dense overlap product, large ones the sparse blocks: the
+    same rows are dominated either way, those of a brute-force containment test (rows
+    without entries take no part: the callers drop them)."""
+    from scipy import sparse
+
+    import embedsite.siting._cover as cover
+
+    A, _ = inst
+    rng = np.random.default_rng(A.shape[0] * 31 + A.shape[1])
+    K = sparse.csr_array(A if superset else A.T)
+    rank = rng.permutation(K.shape[0])
+    dense = cover._dominated(K, rank, superset=superset)
+    saved = cover._DENSE_MAX
+    try:
+        cover._DENSE_MAX = 0  # force the blocked sparse products
+        blocked = cover._dominated(K, rank, superset=superset, chunk_nnz=chunk)
+    finally:
+        cover._DENSE_MAX = saved
+    Kd = K.toarray().astype(bool)
+    size = Kd.sum(axis=1)
+    inter = Kd.astype(int) @ Kd.T.astype(int)
+    contained = (inter == (size[None, :] if superset else size[:, None])) & (inter > 0)
+    expect = (contained & (rank[None, :] < rank[:, None])).any(axis=1)
+    assert np.array_equal(dense, expect) and np.array_equal(blocked, expect)
+
+
+@FAST
 @given(seed=st.integers(0, 2**32 - 1), radius=st.integers(300, 900), unit=st.booleans())
 def test_reduced_lscp_equals_the_unreduced_milp(seed, radius, unit):
     rng = np.random.default_rng(seed)

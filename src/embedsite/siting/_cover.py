@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 _MAX_PRODUCT_NNZ = 20_000_000  # skip the dominance test when A^T A would be larger
+_DENSE_MAX = 4_000_000  # dominance tests with at most this many overlap/matrix entries go dense
 
 
 def _row_keys(A: sparse.csr_array, seed: int = 12345) -> np.ndarray:
@@ -129,13 +130,21 @@ def _dominated(
     The rank must order subsets first (rows) or no-dearer supersets first (columns), so
     that the relation is a strict order and the undominated rows always survive.
     The overlaps ``K K^T`` are computed in blocks of rows of about ``chunk_nnz`` entries,
-    so memory stays bounded whatever the number of rows.
+    so memory stays bounded whatever the number of rows (small ``K``: one dense product).
+    A row without entries is never dominated nor dominating (callers drop such rows).
     """
     K = sparse.csr_array(K, dtype=np.int32)  # overlap counts overflow int8
     n = K.shape[0]
     out = np.zeros(n, dtype=bool)
     if n == 0:
         return out
+    if n * max(n, K.shape[1]) <= _DENSE_MAX:  # small: one dense product, no sparse overhead
+        D = K.toarray().astype(np.float32)  # counts below 2**24 are exact in float32
+        overlap = D @ D.T
+        size_d = np.diff(K.indptr).astype(np.float32)
+        inside = overlap == (size_d[None, :] if superset else size_d[:, None])
+        inside &= overlap > 0  # as the sparse product: an empty row takes no part
+        return (inside & (rank[None, :] < rank[:, None])).any(axis=1)
     Kt = sparse.csc_array(K.T)
     size = np.diff(K.indptr)
     colsize = np.diff(sparse.csc_array(K).indptr).astype(np.int64)

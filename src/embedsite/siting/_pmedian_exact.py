@@ -79,7 +79,7 @@ _DEBUG_HIGHS = False
 # on this family it proved (600-900, 5-10) 3-10x faster than HiGHS, which still wins at
 # p >= 20 where the B&B tree grows (measured, see docs/benchmarks.md)
 _BB_MAX_P = 25
-_BB_MIN_SIZE = 5_000  # below (clients x live sites) the radius MIP is as fast (pmed2-3)
+_BB_MIN_SIZE = 0  # compiled B&B: faster than the radius MIP at any size (pmed2-3)
 _NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
 _CAP_RANK = 3  # initial truncation: distance to the k-th nearest open site of the incumbent
 # (3rd: (800, 33, 2) 20 -> 7 s CPU, one HiGHS solve instead of two, the other p >= 33 grid
@@ -577,6 +577,9 @@ def solve_pmedian(
         return (base if mip_gap is None else max(base, mip_gap * abs(ub))), base
 
     delta, _ = tolerance(ub)
+    # the same tolerance as (absolute, relative) for the compiled branch-and-bound
+    gap = 0.0 if mip_gap is None else float(mip_gap)
+    bb_tol = (_INT_DELTA, gap) if red.integral else (1e-16, max(_REL_TOL, gap))
     d1 = _nearest_two(C, sel)[0]
     lag = _lagrangian(
         C,
@@ -651,9 +654,7 @@ def solve_pmedian(
             rank = _CAP_RANK if Cs.size >= _BB_MIN_SIZE else _CAP_RANK_SMALL
             cap = np.minimum(_kth_open(Cs, start, rank), never)
             if ks <= _BB_MAX_P and Cs.size >= _BB_MIN_SIZE:
-                bb = branch_and_bound(
-                    Cs, ww, ks, start, lag.lam, lambda u: tolerance(u)[0], deadline
-                )
+                bb = branch_and_bound(Cs, ww, ks, start, lag.lam, bb_tol, deadline)
                 stats.update(bb.stats)
                 if bb.value < ub:
                     ub, best = bb.value, np.concatenate([forced, alive[bb.sites]])

@@ -99,9 +99,10 @@ def _node_bound(
     best_lam = lam.copy()
     best_s = np.zeros(k, dtype=np.int64)
     freq = np.zeros(n)
+    steps = np.zeros(1, dtype=np.int64)
     low = _k.node_subgradient(
         order, wcs, mv, m, lam, capv, live, k, float(target), int(iters), float(beta),
-        _STALL, _WINDOW, _PROGRESS, dead, opened, best_lam, best_s, freq,
+        _STALL, _WINDOW, _PROGRESS, dead, opened, best_lam, best_s, freq, steps,
     )  # fmt: skip
     return float(low), dead, opened, best_lam, best_s, freq
 
@@ -148,7 +149,7 @@ def branch_and_bound(
     st_lam = np.empty((depth, m))
     st_lam[0] = lam0
     st_bound = np.full(depth, -np.inf)
-    ivec = np.array([1, 0, 0], dtype=np.int64)
+    ivec = np.array([1, 0, 0, 0], dtype=np.int64)
     params = np.array([_ITERS, _BETA, _STALL, _WINDOW, _PROGRESS, _ENUM_WORK], dtype=np.float64)
     batch = 4
     proven = True
@@ -170,5 +171,10 @@ def branch_and_bound(
     if not proven:
         bound = min(bound, float(st_bound[: ivec[0]].min()))
     nodes = int(ivec[1])
-    stats = {"bb_nodes": nodes, "bb_enumerated": int(ivec[2]), "bb_s": time.perf_counter() - t0}
+    stats = {
+        "bb_nodes": nodes,
+        "bb_enumerated": int(ivec[2]),
+        "bb_steps": int(ivec[3]),
+        "bb_s": time.perf_counter() - t0,
+    }
     return BBResult(best, ub, proven, bound, nodes, stats)

@@ -213,16 +213,18 @@ def node_subgradient(
     best_lam: np.ndarray,
     best_s: np.ndarray,
     freq: np.ndarray,
+    steps: np.ndarray,
 ) -> float:
     """Subgradient on one node; returns its best bound (``-inf`` if no step ran).
 
     Clients ``mv[:nmv]`` (rows of ``order`` / ``wcs``: per client its sites by increasing
     weighted cost) with multipliers ``lam[:nmv]`` kept in ``[0, cap]`` (``cap`` = the
     weighted cost of the client's nearest site forced open: entries at or above it add 0);
-    sites with ``live`` set are the node's free ones. On return ``dead`` / ``opnd`` mark the
-    live sites closed / opened for every solution below ``target`` (``live`` is cleared for
-    the dead ones), ``best_lam[:nmv]`` the best multipliers, ``best_s[:k]`` the Lagrangian
-    sites there, ``freq`` the share of steps each site was in the Lagrangian solution.
+    sites with ``live`` set are the node's free ones; ``steps[0]`` counts the steps taken.
+    On return ``dead`` / ``opnd`` mark the live sites closed / opened for every solution
+    below ``target`` (``live`` is cleared for the dead ones), ``best_lam[:nmv]`` the best
+    multipliers, ``best_s[:k]`` the Lagrangian sites there, ``freq`` the share of steps each
+    site was in the Lagrangian solution.
     Stops when the bound reaches ``target``, fewer than ``k + 1`` sites live, or the last
     ``window`` steps closed less than ``progress`` of the gap left; ``beta`` is halved after
     ``stall_lim`` steps without a better bound.
@@ -249,6 +251,7 @@ def node_subgradient(
     for it in range(iters):
         if nl <= k:
             break
+        steps[0] += 1
         for t in range(nl):
             rho[livel[t]] = 0.0
         low = 0.0
@@ -459,8 +462,8 @@ def bb_run(
 
     Stack: ``st_state`` (per node and site: 0 free, 1 closed, 2 open), ``st_lam``
     (warm-start multipliers per client), ``st_bound`` (the parent's bound, valid for the
-    node's subtree), ``ivec = [top, nodes, enumerated]``. Incumbent ``best`` (``p`` sorted
-    columns) of cost ``fvec[0]``; ``delta = max(fvec[1], fvec[2] * |ub|)``.
+    node's subtree), ``ivec = [top, nodes, enumerated, subgradient steps]``. Incumbent
+    ``best`` (``p`` sorted columns) of cost ``fvec[0]``; ``delta = max(fvec[1], fvec[2] * |ub|)``.
     ``params = [iters, beta, stall, window, progress, enumeration work]``.
     """
     m, n = C.shape
@@ -583,6 +586,7 @@ def bb_run(
             best_lam,
             best_s,
             freq,
+            ivec[3:4],
         )
         if low >= target:
             continue

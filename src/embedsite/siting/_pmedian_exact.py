@@ -76,9 +76,11 @@ _REL_TOL = 1e-7  # relative optimality tolerance for non-integer costs
 _INT_DELTA = 0.999  # with integer costs, any solution better than UB is <= UB - 1
 _DEBUG_HIGHS = False
 # small p: Lagrangian branch-and-bound on the sites (_pmedian_bb) instead of the radius MIP;
-# on this family it proved (600-900, 5-10) 3-10x faster than HiGHS, which still wins at
-# p >= 20 where the B&B tree grows (measured, see docs/benchmarks.md)
-_BB_MAX_P = 25
+# compiled, it beat HiGHS on all 12 instances with 33-40 sites left to choose that were
+# measured (grid p = 33: 2.0 -> 0.7 s, 7.3 -> 1.5 s wall; off-grid seeds alike) but not at
+# 50 (one of three 5.6 s against 1.7 s) nor 67-90 (900, 90, 2: unproven at 30 s against
+# 5.4 s); see docs/benchmarks.md
+_BB_MAX_P = 40
 _BB_MIN_SIZE = 0  # compiled B&B: faster than the radius MIP at any size (pmed2-3)
 _NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
 _CAP_RANK = 3  # initial truncation: distance to the k-th nearest open site of the incumbent

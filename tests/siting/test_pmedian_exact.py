@@ -371,6 +371,22 @@ def test_branch_and_bound_agrees_with_the_radius_mip(
     assert with_bb.stats["bb_nodes"] > 1
 
 
+@pytest.mark.parametrize(("n", "p", "seed"), [(200, 33, 5), (250, 28, 1)])
+def test_branch_and_bound_above_25_sites_left_agrees_with_the_radius_mip(
+    n: int, p: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """26-40 sites left after root fixing go to the B&B since _BB_MAX_P = 40: same optimum."""
+    inst = random_instance(n, p, seed=seed)
+    with_bb = solve_pmedian(inst.cost, p)
+    assert 25 < p - with_bb.stats["fixed_open"] <= pe._BB_MAX_P
+    assert with_bb.stats["bb_nodes"] > 1
+    monkeypatch.setattr(pe, "_BB_MAX_P", -1)
+    with_mip = solve_pmedian(inst.cost, p)
+    assert with_bb.status == with_mip.status == "optimal"
+    assert with_bb.objective == with_mip.objective == with_bb.bound
+    assert with_bb.objective == _value(inst.cost, np.ones(n), with_bb.selected)
+
+
 def test_branch_and_bound_deadline_keeps_a_valid_bound() -> None:
     inst = random_instance(150, 8, seed=2)
     opt = solve_pmedian(inst.cost, 8).objective

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import time
 
 import networkx as nx
 import numpy as np
@@ -298,7 +297,7 @@ def test_branch_and_bound_proves_the_brute_force_optimum(
     start = np.array(sorted(optima[0])) if good_start else np.argsort(w @ cost)[::-1][:p]
     saved, bb._ENUM_WORK = bb._ENUM_WORK, work
     try:
-        res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), lambda ub: 0.999, np.inf)
+        res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), (0.999, 0.0), np.inf)
     finally:
         bb._ENUM_WORK = saved
     assert res.proven
@@ -372,17 +371,33 @@ def test_branch_and_bound_agrees_with_the_radius_mip(
     assert with_bb.stats["bb_nodes"] > 1
 
 
+@pytest.mark.parametrize(("n", "p", "seed"), [(200, 33, 5), (250, 28, 1)])
+def test_branch_and_bound_above_25_sites_left_agrees_with_the_radius_mip(
+    n: int, p: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """26-40 sites left after root fixing go to the B&B since _BB_MAX_P = 40: same optimum."""
+    inst = random_instance(n, p, seed=seed)
+    with_bb = solve_pmedian(inst.cost, p)
+    assert 25 < p - with_bb.stats["fixed_open"] <= pe._BB_MAX_P
+    assert with_bb.stats["bb_nodes"] > 1
+    monkeypatch.setattr(pe, "_BB_MAX_P", -1)
+    with_mip = solve_pmedian(inst.cost, p)
+    assert with_bb.status == with_mip.status == "optimal"
+    assert with_bb.objective == with_mip.objective == with_bb.bound
+    assert with_bb.objective == _value(inst.cost, np.ones(n), with_bb.selected)
+
+
 def test_branch_and_bound_deadline_keeps_a_valid_bound() -> None:
     inst = random_instance(150, 8, seed=2)
     opt = solve_pmedian(inst.cost, 8).objective
     w = np.ones(150)
     poor = np.argsort(w @ inst.cost)[::-1][:8]
-    cut = bb.branch_and_bound(
-        inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, time.perf_counter() + 0.02
-    )
-    # 20 ms is far too little from the worst start without root fixing (0.3 s)
-    assert not cut.proven
+    # a deadline already passed: one batch of nodes (4) runs, far too few from the worst
+    # start without root fixing (the full tree below takes about 40)
+    cut = bb.branch_and_bound(inst.cost, w, 8, poor, np.zeros(150), (0.999, 0.0), 0.0)
+    assert not cut.proven and cut.nodes == 4
+    assert np.isfinite(cut.bound)
     assert cut.bound <= opt <= cut.value
     assert cut.value == float(w @ inst.cost[:, cut.sites].min(axis=1))
-    full = bb.branch_and_bound(inst.cost, w, 8, poor, np.zeros(150), lambda ub: 0.999, np.inf)
+    full = bb.branch_and_bound(inst.cost, w, 8, poor, np.zeros(150), (0.999, 0.0), np.inf)
     assert full.proven and full.value == opt

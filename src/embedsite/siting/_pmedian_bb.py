@@ -27,13 +27,12 @@ J.E. Beasley (1993), Lagrangean heuristics for location problems, EJOR 65, 383-3
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from embedsite.siting import _pmedian_kernel as _k
 
 __all__: list[str] = []
 
@@ -48,15 +47,7 @@ _STALL = 5
 # (15 steps / 10%: 1.35x the CPU on (900, 20), (800, 20), (900, 10), (600, 10), (800, 10))
 _WINDOW = 20
 _PROGRESS = 0.4
-_ENUM_WORK = 3e5  # clients x subsets below which a node's completions are all tried
-
-
-@dataclass
-class _Node:
-    opened: np.ndarray  # int columns forced open
-    closed: np.ndarray  # bool per column: forced closed
-    lam: np.ndarray  # warm-start multipliers (one per client)
-    bound: float = -np.inf  # the parent's bound: valid for this node's subtree
+_ENUM_WORK = 2e4  # clients x subsets below which a node's completions are all tried
 
 
 @dataclass
@@ -71,6 +62,13 @@ class BBResult:
     stats: dict[str, float] = field(default_factory=dict)
 
 
+def _sorted_rows(C: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per client its columns by increasing cost and the weighted costs in that order."""
+    order = np.argsort(C, axis=1, kind="stable")
+    wcs = np.take_along_axis(w[:, None] * C, order, axis=1)
+    return np.ascontiguousarray(order, dtype=np.int64), np.ascontiguousarray(wcs)
+
+
 def _node_bound(
     wc: np.ndarray,
     k: int,
@@ -78,92 +76,47 @@ def _node_bound(
     lam: np.ndarray,
     iters: int,
     beta: float,
+    cap: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Subgradient on one node's weighted capped costs ``wc`` (clients x free sites).
+    """One node's subgradient (:func:`_pmedian_kernel.node_subgradient`) on dense ``wc``.
 
-    Returns the best bound, closed mask, opened mask (both valid for solutions below
-    ``target``), the best multipliers and the Lagrangian sites at them. Stops early when
-    the bound reaches ``target``, when fewer than ``k + 1`` sites are left (the caller
-    then settles the node), or when the last ``_WINDOW`` steps closed less than
-    ``_PROGRESS`` of the remaining gap (branching is cheaper than crawling on).
+    ``wc`` are the weighted costs (clients x free sites), every client taking part; ``cap``
+    (default ``inf``) bounds the multipliers. Returns the best bound, the closed and opened
+    masks (valid for solutions below ``target``), the best multipliers, the Lagrangian
+    sites there and the share of steps each site was in the Lagrangian solution. For tests
+    and diagnostics: the tree calls the kernel directly.
     """
-    n = wc.shape[1]
+    wc = np.ascontiguousarray(wc, dtype=np.float64)
+    m, n = wc.shape
+    order, wcs = _sorted_rows(wc, np.ones(m))
+    mv = np.arange(m, dtype=np.int64)
+    lam = np.array(lam, dtype=np.float64)
+    capv = np.full(m, np.inf) if cap is None else np.asarray(cap, dtype=np.float64)
+    lam = np.minimum(lam, capv)
+    live = np.ones(n, dtype=bool)
     dead = np.zeros(n, dtype=bool)
     opened = np.zeros(n, dtype=bool)
-    best, best_lam, best_s = -np.inf, lam, np.arange(k)
-    stall = 0
-    history: list[float] = []
+    best_lam = lam.copy()
+    best_s = np.zeros(k, dtype=np.int64)
     freq = np.zeros(n)
-    idx = np.arange(n)  # original column of each live column of ``cur``
-    cur = wc
-    buf = np.empty_like(cur)
-    for it in range(iters):
-        r = np.subtract(cur, lam[:, None], out=buf)
-        np.minimum(r, 0.0, out=r)
-        rho = r.sum(axis=0)
-        nl = idx.size
-        if nl <= k:
-            break
-        part = np.argpartition(rho, k)
-        S = part[:k]
-        rho_k = rho[S].max()
-        rho_k1 = rho[part[k]]
-        low = float(lam.sum() + rho[S].sum())
-        if best == -np.inf or low > best + 1e-9 * max(1.0, abs(best)):
-            best, best_lam, best_s, stall = low, lam, idx[S], 0
-        else:
-            stall += 1
-            if stall >= _STALL:
-                beta, stall = beta / 2, 0
-        if best >= target:
-            break
-        history.append(best)
-        if it >= _WINDOW and best - history[it - _WINDOW] < _PROGRESS * (target - best):
-            break
-        in_s = np.zeros(nl, dtype=bool)
-        in_s[S] = True
-        freq[idx[S]] += 1.0
-        shut = ~in_s & (low + rho - rho_k >= target)
-        opened[idx[in_s & (low - rho + rho_k1 >= target)]] = True
-        g = 1.0 - (r[:, S] < 0).sum(axis=1)
-        nn = float(g @ g)
-        if nn == 0 or beta < 1e-3:
-            break
-        lam = np.maximum(lam + beta * (target - low) / nn * g, 0.0)
-        if shut.any():
-            dead[idx[shut]] = True
-            keep = ~shut
-            idx, cur = idx[keep], cur[:, keep]
-            buf = np.empty_like(cur)
-    freq /= max(1.0, freq.sum() / k)
-    return best, dead, opened & ~dead, best_lam, best_s, freq
+    steps = np.zeros(1, dtype=np.int64)
+    low = _k.node_subgradient(
+        order, wcs, mv, m, lam, capv, live, k, float(target), int(iters), float(beta),
+        _STALL, _WINDOW, _PROGRESS, dead, opened, best_lam, best_s, freq, steps,
+    )  # fmt: skip
+    return float(low), dead, opened, best_lam, best_s, freq
 
 
 def _enumerate(C: np.ndarray, w: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, float]:
     """Best ``k`` columns of ``C`` (all subsets tried) for clients already at ``base``."""
-    cap = np.minimum(C, base[:, None])
-    n = C.shape[1]
-    if k == 1:
-        vals = w @ cap
-        j = int(np.argmin(vals))
-        return np.array([j]), float(vals[j])
-    best, pick = np.inf, np.arange(k)
-    combos = itertools.combinations(range(n), k)
-    chunk = max(1, 400_000 // max(1, C.shape[0]))
-    while True:
-        block = np.fromiter(
-            itertools.chain.from_iterable(itertools.islice(combos, chunk)), dtype=np.int64
-        ).reshape(-1, k)
-        if block.size == 0:
-            break
-        d = cap[:, block[:, 0]]
-        for t in range(1, k):
-            d = np.minimum(d, cap[:, block[:, t]])
-        vals = w @ d
-        t = int(np.argmin(vals))
-        if vals[t] < best:
-            best, pick = float(vals[t]), block[t]
-    return pick, best
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    m, n = C.shape
+    pick = np.zeros(k, dtype=np.int64)
+    val = _k.enumerate_best(
+        C, np.asarray(w, dtype=np.float64), np.arange(m, dtype=np.int64), m,
+        np.asarray(base, dtype=np.float64), np.arange(n, dtype=np.int64), n, k, pick,
+    )  # fmt: skip
+    return pick, float(val)
 
 
 def branch_and_bound(
@@ -172,105 +125,56 @@ def branch_and_bound(
     p: int,
     start: np.ndarray,
     lam0: np.ndarray,
-    delta_of: Callable[[float], float],
+    tol: tuple[float, float],
     deadline: float,
 ) -> BBResult:
     """Prove (or improve) the incumbent ``start`` of the p-median ``C, w, p`` by Lagrangian B&B.
 
-    ``delta_of(ub)`` gives the tolerance (a solution better than ``ub`` costs at most
-    ``ub - delta``); ``lam0`` warm starts the root (the root Lagrangian's multipliers).
+    ``tol = (absolute, relative)``: a solution better than ``ub`` costs at most ``ub -
+    delta``, ``delta = max(absolute, relative * |ub|)``; ``lam0`` warm starts the root (the
+    root Lagrangian's multipliers). The tree runs in :func:`_pmedian_kernel.bb_run`, in
+    batches of nodes sized to about 20 ms so the ``deadline`` (a ``perf_counter`` time) is
+    checked between them.
     """
     t0 = time.perf_counter()
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
     m, n = C.shape
     best = np.sort(np.asarray(start, dtype=np.int64))
     ub = float(w @ C[:, best].min(axis=1))
-    delta = float(delta_of(ub))
-    stack = [_Node(np.zeros(0, dtype=np.int64), np.zeros(n, dtype=bool), lam0.copy())]
-    nodes = enumerated = 0
+    fvec = np.array([ub, float(tol[0]), float(tol[1])])
+    order, wcs = _sorted_rows(C, w)
+    depth = n + 4  # depth first: one waiting sibling per level, levels fix >= 1 site each
+    st_state = np.zeros((depth, n), dtype=np.int8)
+    st_lam = np.empty((depth, m))
+    st_lam[0] = lam0
+    st_bound = np.full(depth, -np.inf)
+    ivec = np.array([1, 0, 0, 0], dtype=np.int64)
+    params = np.array([_ITERS, _BETA, _STALL, _WINDOW, _PROGRESS, _ENUM_WORK], dtype=np.float64)
+    batch = 4
     proven = True
-    node = stack[0]
-    big = float(C.max()) * 2 + 1.0
-    while stack:
-        if time.perf_counter() > deadline:
+    while ivec[0] > 0:  # the first batch always runs: a deadline leaves a finite bound
+        tb = time.perf_counter()
+        done = int(ivec[1])
+        _k.bb_run(C, w, order, wcs, p, st_state, st_lam, st_bound, best, fvec, ivec, params, batch)
+        now = time.perf_counter()
+        if ivec[0] > 0 and now > deadline:
             proven = False
             break
-        node = stack.pop()
-        nodes += 1
-        k = p - node.opened.size
-        free = np.flatnonzero(~node.closed)
-        free = free[~np.isin(free, node.opened)]
-        base = C[:, node.opened].min(axis=1) if node.opened.size else np.full(m, big)
-        if k == 0 or free.size <= k:
-            cols = np.concatenate([node.opened, free])[:p]
-            if cols.size == p:
-                val = float(w @ C[:, cols].min(axis=1))
-                if val < ub - delta:
-                    ub, best = val, np.sort(cols)
-                    delta = float(delta_of(ub))
-            continue
-        Cf = C[:, free]
-        # clients no free site brings closer than their open site are a constant
-        moving = Cf.min(axis=1) < base
-        offset = float(w[~moving] @ base[~moving])
-        if not moving.any():
-            continue  # every completion costs the same as the open sites alone
-        if math.comb(int(free.size), k) * int(moving.sum()) <= _ENUM_WORK:
-            enumerated += 1
-            pick, val = _enumerate(Cf[moving], w[moving], base[moving], k)
-            val += offset
-            if val < ub - delta:
-                ub, best = val, np.sort(np.concatenate([node.opened, free[pick]]))
-                delta = float(delta_of(ub))
-            continue
-        wm = w[moving]
-        wc = wm[:, None] * np.minimum(Cf[moving], base[moving, None])
-        lam = np.minimum(node.lam[moving], wm * base[moving])
-        target = ub - delta - offset
-        low, dead, opened, lam_b, S, freq = _node_bound(wc, k, target, lam, _ITERS, _BETA)
-        if low >= target:
-            continue
-        if (~dead).sum() <= k:  # at most one completion is left: the remaining sites
-            if (~dead).sum() == k:
-                stack.append(
-                    _Node(
-                        np.concatenate([node.opened, free[~dead]]),
-                        node.closed,
-                        node.lam,
-                        low + offset,
-                    )
-                )
-            continue
-        # the Lagrangian solution is a feasible plan: keep it if it beats the incumbent
-        cand = np.concatenate([node.opened, free[S]])
-        val = float(w @ C[:, cand].min(axis=1))
-        if val < ub - delta:
-            ub, best = val, np.sort(cand)
-            delta = float(delta_of(ub))
-            target = ub - delta - offset
-            if low >= target:
-                continue
-        lam_full = node.lam.copy()
-        lam_full[moving] = lam_b
-        closed = node.closed.copy()
-        closed[free[dead]] = True
-        opened_now = np.concatenate([node.opened, free[opened]])
-        if opened_now.size >= p:  # more sites must open than allowed: nothing better
-            if opened_now.size == p:
-                stack.append(_Node(opened_now, closed, lam_full, low + offset))
-            continue
-        # branch on the most fractional free site: the share of the subgradient steps
-        # whose Lagrangian solution held it (an estimate of its LP value) closest to 1/2
-        live = np.flatnonzero(~dead & ~opened)
-        j = int(free[live[np.argmin(np.abs(freq[live] - 0.5))]])
-        shut = closed.copy()
-        shut[j] = True
-        here = low + offset
-        stack.append(_Node(opened_now, shut, lam_full, here))  # j closed
-        stack.append(_Node(np.append(opened_now, j), closed, lam_full, here))  # j open: first
-    # on a deadline: every better solution lies in an unexplored subtree (or the node
-    # being processed), each at least its parent's bound
+        per = (now - tb) / max(1, int(ivec[1]) - done)
+        batch = int(min(max(1.0, 0.02 / max(per, 1e-6)), 1e6))
+    ub = float(fvec[0])
+    delta = max(fvec[1], fvec[2] * abs(ub))
+    # on a deadline: every better solution lies in an unexplored subtree, each at least its
+    # parent's bound
     bound = ub - delta
     if not proven:
-        bound = min([bound, node.bound] + [x.bound for x in stack])
-    stats = {"bb_nodes": nodes, "bb_enumerated": enumerated, "bb_s": time.perf_counter() - t0}
+        bound = min(bound, float(st_bound[: ivec[0]].min()))
+    nodes = int(ivec[1])
+    stats = {
+        "bb_nodes": nodes,
+        "bb_enumerated": int(ivec[2]),
+        "bb_steps": int(ivec[3]),
+        "bb_s": time.perf_counter() - t0,
+    }
     return BBResult(best, ub, proven, bound, nodes, stats)

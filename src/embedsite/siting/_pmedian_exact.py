@@ -76,10 +76,12 @@ _REL_TOL = 1e-7  # relative optimality tolerance for non-integer costs
 _INT_DELTA = 0.999  # with integer costs, any solution better than UB is <= UB - 1
 _DEBUG_HIGHS = False
 # small p: Lagrangian branch-and-bound on the sites (_pmedian_bb) instead of the radius MIP;
-# on this family it proved (600-900, 5-10) 3-10x faster than HiGHS, which still wins at
-# p >= 20 where the B&B tree grows (measured, see docs/benchmarks.md)
-_BB_MAX_P = 25
-_BB_MIN_SIZE = 5_000  # below (clients x live sites) the radius MIP is as fast (pmed2-3)
+# compiled, it beat HiGHS on all 12 instances with 33-40 sites left to choose that were
+# measured (grid p = 33: 2.0 -> 0.7 s, 7.3 -> 1.5 s wall; off-grid seeds alike) but not at
+# 50 (one of three 5.6 s against 1.7 s) nor 67-90 (900, 90, 2: unproven at 30 s against
+# 5.4 s); see docs/benchmarks.md
+_BB_MAX_P = 40
+_BB_MIN_SIZE = 0  # compiled B&B: faster than the radius MIP at any size (pmed2-3)
 _NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
 _CAP_RANK = 3  # initial truncation: distance to the k-th nearest open site of the incumbent
 # (3rd: (800, 33, 2) 20 -> 7 s CPU, one HiGHS solve instead of two, the other p >= 33 grid
@@ -577,6 +579,9 @@ def solve_pmedian(
         return (base if mip_gap is None else max(base, mip_gap * abs(ub))), base
 
     delta, _ = tolerance(ub)
+    # the same tolerance as (absolute, relative) for the compiled branch-and-bound
+    gap = 0.0 if mip_gap is None else float(mip_gap)
+    bb_tol = (_INT_DELTA, gap) if red.integral else (1e-16, max(_REL_TOL, gap))
     d1 = _nearest_two(C, sel)[0]
     lag = _lagrangian(
         C,
@@ -651,9 +656,7 @@ def solve_pmedian(
             rank = _CAP_RANK if Cs.size >= _BB_MIN_SIZE else _CAP_RANK_SMALL
             cap = np.minimum(_kth_open(Cs, start, rank), never)
             if ks <= _BB_MAX_P and Cs.size >= _BB_MIN_SIZE:
-                bb = branch_and_bound(
-                    Cs, ww, ks, start, lag.lam, lambda u: tolerance(u)[0], deadline
-                )
+                bb = branch_and_bound(Cs, ww, ks, start, lag.lam, bb_tol, deadline)
                 stats.update(bb.stats)
                 if bb.value < ub:
                     ub, best = bb.value, np.concatenate([forced, alive[bb.sites]])

@@ -1,0 +1,340 @@
+"""Compiled p-median kernels against the numpy implementation they replaced, and brute force.
+
+``_np_lagrangian`` and ``_np_node_bound`` are copies of the numpy root Lagrangian and node
+subgradient of commit 61176b4 (``_pmedian_lagrangian._lagrangian``,
+``_pmedian_bb._node_bound``): the compiled kernels follow the same arithmetic, so on costs
+without ties they take the same steps and fix the same sites.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import embedsite.siting._pmedian_bb as bb
+import embedsite.siting._pmedian_exact as pe
+from embedsite.siting._orlib import random_instance
+
+# ------------------------------------------------------------------ numpy references (61176b4)
+
+
+def _boundary_tie(rho: np.ndarray, k: int) -> bool:
+    """The k-th and (k+1)-th smallest rho equal and negative: either may join the solution.
+
+    The two implementations may then pick different sites, take different subgradients and
+    part ways (both valid); ties at 0 (sites no client wants) change nothing.
+    """
+    r = np.sort(rho)
+    return bool(r[k] < -1e-12 and r[k] - r[k - 1] <= 1e-9 * (1.0 + abs(r[k])))
+
+
+TIES: list[bool] = []  # set by the references: a boundary tie was met
+
+
+def _np_lagrangian(
+    C: np.ndarray, w: np.ndarray, p: int, ub: float, delta: float, lam0: np.ndarray, max_iter: int
+) -> tuple[float, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """The numpy root subgradient with fixing (dense arithmetic only; no deadline)."""
+    n_all = C.shape[1]
+    lam = lam0.copy()
+    closed = np.zeros(n_all, dtype=bool)
+    opened = np.zeros(n_all, dtype=bool)
+    best, beta, stall, it = -np.inf, 2.0, 0, 0
+    best_sites, best_lam = np.arange(p), lam.copy()
+    ids = np.arange(n_all)
+    wc = w[:, None] * C
+    span = float(wc.max()) * 2.0 + 1.0
+    for it in range(1, max_iter + 1):  # noqa: B007
+        n = ids.size
+        if n <= p:
+            best = ub - delta
+            if n == p:
+                v = float(w @ C[:, ids].min(axis=1))
+                best, best_sites = min(v, ub - delta), ids.copy()
+            break
+        lam = np.minimum(lam, span / 2.0)
+        r = np.minimum(wc - lam[:, None], 0.0)
+        rho = r.sum(axis=0)
+        TIES.append(_boundary_tie(rho, p))
+        part = np.argpartition(rho, p)
+        S = part[:p]
+        rho_p = rho[S].max()
+        rho_p1 = rho[part[p]]
+        L = float(lam.sum() + rho[S].sum())
+        if best == -np.inf or best + 1e-9 * max(1.0, abs(best)) < L:
+            best, stall = L, 0
+            best_sites, best_lam = ids[S], lam.copy()
+        else:
+            stall += 1
+            if stall >= 15:
+                beta, stall = beta / 2, 0
+        in_s = np.zeros(n, dtype=bool)
+        in_s[S] = True
+        shut = ~in_s & (L + rho - rho_p > ub - delta)
+        closed[ids[shut]] = True
+        opened[ids[in_s & (L - rho + rho_p1 > ub - delta)]] = True
+        if best > ub - delta or beta < 5e-3:
+            break
+        g = 1.0 - (r[:, S] < 0).sum(axis=1)
+        nn = float(g @ g)
+        if nn == 0:
+            break
+        lam = np.maximum(lam + beta * (ub - L) / nn * g, 0.0)
+        gone = closed[ids]
+        if gone.sum() > 0.1 * n:
+            keep = ~gone
+            ids, wc = ids[keep], wc[:, keep]
+    return min(best, ub - delta), closed, opened & ~closed, it, best_sites, best_lam
+
+
+def _np_node_bound(
+    wc: np.ndarray, k: int, target: float, lam: np.ndarray, iters: int, beta: float
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The numpy node subgradient (stall 5, window 20, progress 0.4)."""
+    n = wc.shape[1]
+    dead = np.zeros(n, dtype=bool)
+    opened = np.zeros(n, dtype=bool)
+    best, best_lam, best_s = -np.inf, lam, np.arange(k)
+    stall = 0
+    history: list[float] = []
+    freq = np.zeros(n)
+    idx = np.arange(n)
+    cur = wc
+    for it in range(iters):
+        r = np.minimum(cur - lam[:, None], 0.0)
+        rho = r.sum(axis=0)
+        nl = idx.size
+        if nl <= k:
+            break
+        TIES.append(_boundary_tie(rho, k))
+        part = np.argpartition(rho, k)
+        S = part[:k]
+        rho_k = rho[S].max()
+        rho_k1 = rho[part[k]]
+        low = float(lam.sum() + rho[S].sum())
+        if best == -np.inf or low > best + 1e-9 * max(1.0, abs(best)):
+            best, best_lam, best_s, stall = low, lam, idx[S], 0
+        else:
+            stall += 1
+            if stall >= 5:
+                beta, stall = beta / 2, 0
+        if best >= target:
+            break
+        history.append(best)
+        if it >= 20 and best - history[it - 20] < 0.4 * (target - best):
+            break
+        in_s = np.zeros(nl, dtype=bool)
+        in_s[S] = True
+        freq[idx[S]] += 1.0
+        shut = ~in_s & (low + rho - rho_k >= target)
+        opened[idx[in_s & (low - rho + rho_k1 >= target)]] = True
+        g = 1.0 - (r[:, S] < 0).sum(axis=1)
+        nn = float(g @ g)
+        if nn == 0 or beta < 1e-3:
+            break
+        lam = np.maximum(lam + beta * (target - low) / nn * g, 0.0)
+        if shut.any():
+            dead[idx[shut]] = True
+            keep = ~shut
+            idx, cur = idx[keep], cur[:, keep]
+    freq /= max(1.0, freq.sum() / k)
+    return best, dead, opened & ~dead, best_lam, best_s, freq
+
+
+# ------------------------------------------------------------------------------- instances
+
+
+@st.composite
+def _tie_free(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Continuous random costs and weights (no ties), p, and a target factor."""
+    m = draw(st.integers(3, 40))
+    n = draw(st.integers(3, 30))
+    p = draw(st.integers(1, n - 1))
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    cost = rng.random((m, n)) * 100.0
+    w = rng.random(m) + 0.5
+    return cost, w, p, draw(st.floats(1.0, 1.3))
+
+
+@st.composite
+def _small_integer(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
+    m = draw(st.integers(2, 9))
+    n = draw(st.integers(2, 8))
+    cost = np.array(draw(st.lists(st.integers(0, 40), min_size=m * n, max_size=m * n)), float)
+    w = np.array(draw(st.lists(st.integers(1, 3), min_size=m, max_size=m)), float)
+    p = draw(st.integers(1, n - 1))
+    return cost.reshape(m, n), w, p
+
+
+def _all_optima(cost: np.ndarray, w: np.ndarray, p: int) -> tuple[float, list[set[int]]]:
+    vals = {
+        s: float(w @ cost[:, list(s)].min(axis=1))
+        for s in itertools.combinations(range(cost.shape[1]), p)
+    }
+    opt = min(vals.values())
+    return opt, [set(s) for s, v in vals.items() if v == opt]
+
+
+def _heuristic_ub(cost: np.ndarray, w: np.ndarray, p: int, factor: float) -> float:
+    sel = np.argsort(w @ cost)[:p]
+    return factor * float(w @ cost[:, sel].min(axis=1))
+
+
+# ------------------------------------------------------------------------------------ root
+
+
+@settings(max_examples=150, deadline=None)
+@given(_tie_free(), st.integers(1, 25))
+def test_root_kernel_equals_the_numpy_subgradient(
+    inst: tuple[np.ndarray, np.ndarray, int, float], iters: int
+) -> None:
+    """Same bound, same fixed sites, same multipliers, step for step."""
+    cost, w, p, factor = inst
+    ub = _heuristic_ub(cost, w, p, factor)
+    lam0 = w * cost.min(axis=1)
+    TIES.clear()
+    ref = _np_lagrangian(cost, w, p, ub, 1e-9 * ub, lam0, iters)
+    assume(not any(TIES))
+    got = pe._lagrangian(cost, w, p, ub, 1e-9 * ub, lam0, max_iter=iters, deadline=np.inf)
+    assert np.isclose(got.bound, ref[0], rtol=1e-9, atol=1e-9)
+    assert np.array_equal(got.closed, ref[1])
+    assert np.array_equal(got.opened, ref[2])
+    assert got.iterations == ref[3]
+    # sites no client wants tie at rho = 0: the two may pick different ones among those
+    rho = np.minimum(w[:, None] * cost - got.lam[:, None], 0.0).sum(axis=0)
+    assert np.isclose(rho[got.sites].sum(), rho[np.asarray(ref[4])].sum(), rtol=1e-9, atol=1e-9)
+    assert np.allclose(got.lam, ref[5], rtol=1e-9, atol=1e-9)
+
+
+def test_root_kernel_deadline_stops_in_chunks() -> None:
+    inst = random_instance(300, 10, seed=3)
+    w = np.ones(300)
+    lam0 = inst.cost.min(axis=1)
+    ub = 1.05 * pe.heuristic_pmedian(inst.cost, 10).objective
+    full = pe._lagrangian(inst.cost, w, 10, ub, 0.999, lam0, max_iter=400, deadline=np.inf)
+    cut = pe._lagrangian(inst.cost, w, 10, ub, 0.999, lam0, max_iter=400, deadline=0.0)
+    ref = _np_lagrangian(inst.cost, w, 10, ub, 0.999, lam0, 400)
+    assert full.iterations == ref[3] > 10
+    assert np.isclose(full.bound, ref[0], rtol=1e-9)
+    assert cut.iterations == 10  # one chunk, then the (passed) deadline
+    assert 0 < cut.bound <= full.bound + 1e-9
+
+
+# ------------------------------------------------------------------------------------ node
+
+
+@settings(max_examples=150, deadline=None)
+@given(_tie_free(), st.integers(1, 60))
+def test_node_kernel_equals_the_numpy_subgradient(
+    inst: tuple[np.ndarray, np.ndarray, int, float], iters: int
+) -> None:
+    """Without a cap on the multipliers the sorted-prefix kernel is the dense numpy loop."""
+    cost, w, p, factor = inst
+    wc = w[:, None] * cost
+    target = _heuristic_ub(cost, w, p, factor) - 0.5
+    lam = wc.min(axis=1) * 1.01
+    TIES.clear()
+    ref = _np_node_bound(wc, p, target, lam.copy(), iters, 2.0)
+    assume(not any(TIES))
+    got = bb._node_bound(wc, p, target, lam.copy(), iters, 2.0)
+    assert np.isclose(got[0], ref[0], rtol=1e-9, atol=1e-9)
+    assert np.array_equal(got[1], ref[1])
+    assert np.array_equal(got[2], ref[2])
+    assert np.allclose(got[3], ref[3], rtol=1e-9, atol=1e-9)
+    rho = np.minimum(wc - got[3][:, None], 0.0).sum(axis=0)
+    assert np.isclose(rho[got[4]].sum(), rho[np.asarray(ref[4])].sum(), rtol=1e-9, atol=1e-9)
+    # the share of steps each site spent in the Lagrangian solution: k sites per step (the
+    # sites themselves may differ among those tied at rho = 0 in earlier steps)
+    assert np.isclose(got[5].sum(), ref[5].sum())
+    assert np.all((got[5] >= 0) & (got[5] <= 1))
+
+
+@settings(max_examples=120, deadline=None)
+@given(_small_integer(), st.integers(0, 2))
+def test_node_kernel_with_caps_keeps_every_optimum(
+    inst: tuple[np.ndarray, np.ndarray, int], n_open: int
+) -> None:
+    """A node with sites forced open (clients capped there): bound and fixing stay exact.
+
+    The node problem: open ``n_open`` sites, choose ``p`` more among the rest; the kernel
+    walks the uncapped sorted costs with multipliers held below the caps.
+    """
+    cost, w, p = inst
+    n = cost.shape[1]
+    n_open = min(n_open, n - p - 1)
+    if n_open < 0:
+        return
+    forced = list(range(n_open))
+    free = np.arange(n_open, n)
+    base = cost[:, forced].min(axis=1) if forced else np.full(len(w), np.inf)
+    capped = np.minimum(cost[:, free], base[:, None])
+    opt, optima = _all_optima(capped, w, p)
+    cap = w * base
+    lam = np.minimum(w * capped.min(axis=1) * 1.2, cap)
+    low, dead, opened, lam_b, sites, freq = bb._node_bound(
+        w[:, None] * cost[:, free], p, opt + 0.5, lam, 200, 2.0, cap=cap
+    )
+    assert low <= opt + 1e-9
+    assert np.all(lam_b <= cap + 1e-12) and np.all(lam_b >= 0)
+    assert not any(dead[list(s)].any() for s in optima)
+    assert all(set(np.flatnonzero(opened).tolist()) <= s for s in optima)
+    assert sites.size == p and np.all((freq >= 0) & (freq <= 1))
+
+
+# ----------------------------------------------------------------------- tree and enumeration
+
+
+@settings(max_examples=120, deadline=None)
+@given(_small_integer(), st.booleans(), st.sampled_from([0, 1, 3]))
+def test_compiled_tree_proves_the_brute_force_optimum(
+    inst: tuple[np.ndarray, np.ndarray, int], good_start: bool, iters: int
+) -> None:
+    """Few subgradient steps per node: the tree branches deep and must still be exact."""
+    cost, w, p = inst
+    opt, optima = _all_optima(cost, w, p)
+    start = np.array(sorted(optima[0])) if good_start else np.argsort(w @ cost)[::-1][:p]
+    saved = bb._ITERS, bb._ENUM_WORK
+    bb._ITERS, bb._ENUM_WORK = max(iters, 1), (0.0 if iters else 1e9)
+    try:
+        res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), (0.999, 0.0), np.inf)
+    finally:
+        bb._ITERS, bb._ENUM_WORK = saved
+    assert res.proven
+    assert res.value == opt
+    assert set(res.sites.tolist()) in optima
+    assert res.bound <= opt
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tie_free())
+def test_compiled_tree_with_relative_tolerance(
+    inst: tuple[np.ndarray, np.ndarray, int, float],
+) -> None:
+    cost, w, p, _ = inst
+    if cost.shape[1] > 14:
+        cost = cost[:, :14]
+        p = min(p, 13)
+    opt = _all_optima(cost, w, p)[0]
+    start = np.argsort(w @ cost)[::-1][:p]
+    res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), (1e-16, 1e-7), np.inf)
+    assert res.proven
+    assert res.value <= opt * (1 + 1e-7) + 1e-12
+    assert np.isclose(res.value, float(w @ cost[:, res.sites].min(axis=1)), rtol=1e-12)
+    assert res.bound <= opt + 1e-9
+
+
+def test_compiled_tree_deadline_bound_below_the_optimum() -> None:
+    inst = random_instance(300, 10, seed=2)
+    w = np.ones(300)
+    opt = pe.solve_pmedian(inst.cost, 10).objective
+    poor = np.argsort(w @ inst.cost)[::-1][:10]
+    t0 = time.perf_counter()
+    cut = bb.branch_and_bound(inst.cost, w, 10, poor, np.zeros(300), (0.999, 0.0), t0 + 0.05)
+    assert time.perf_counter() - t0 < 1.0  # batches of about 20 ms watch the deadline
+    assert not cut.proven
+    assert np.isfinite(cut.bound) and cut.bound <= opt <= cut.value

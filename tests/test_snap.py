@@ -1,4 +1,5 @@
-"""The k-d tree snapping index against GEOS' nearest search and brute force."""
+"""The nearest-segment search of ``snap`` (compiled grid) against GEOS' nearest search,
+brute force and the k-d tree search it replaced."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import ANDORRA, shared_file
 from embedsite import _graphbuild
 from embedsite.errors import FarFromNetworkError
 
@@ -40,15 +42,15 @@ def test_nearest_equals_geos_on_random_points(helsinki_net, max_distance):
 
 @settings(max_examples=15, deadline=None)
 @given(
-    spacing=st.floats(0.5, 200.0),
-    passes=st.sampled_from([(1,), (2, 3), (8, 32), (4,)]),
+    cell=st.floats(4.0, 400.0),
+    rings=st.sampled_from([0, 1, 2, 3, 6]),
     seed=st.integers(0, 10_000),
 )
-def test_any_spacing_and_passes_stay_exact(nanjing_net, spacing, passes, seed):
-    """The exactness argument does not depend on the tuning: coarse or fine samples, few or
-    many asked per pass, the answer is the brute-force nearest segment."""
+def test_any_cell_and_rings_stay_exact(nanjing_net, cell, rings, seed):
+    """The exactness argument does not depend on the tuning: fine or coarse cells, few or
+    many rings per level, the answer is the brute-force nearest segment."""
     seg = dataclasses.replace(
-        _graphbuild.Segments.of(nanjing_net.edge_geometry, spacing=spacing), passes=passes
+        _graphbuild.Segments.of(nanjing_net.edge_geometry, cell=cell), rings=rings
     )
     xy = _random_xy(nanjing_net, 300, seed=seed, grow=300.0)
     got = seg.nearest(xy, 400.0)
@@ -89,36 +91,188 @@ def test_far_message_names_exact_distances(nanjing_net):
     assert list(kept.index) == ["mid"]
 
 
-def test_chunks_give_the_same_answer(nanjing_net, monkeypatch):
+# --- the compiled grid against brute force on random segments ---------------------------
+
+
+def _brute(start, vector, xy, max_distance):
+    """Nearest segment by numpy over every segment (lowest on ties), -1 beyond the limit."""
+    seg = _graphbuild.Segments(
+        start=start, vector=vector, **{k: None for k in _UNUSED}
+    )  # only distance() is used
+    every = np.arange(len(start))
+    d = seg.distance(xy[:, None, :], every[None, :])
+    best = d.min(axis=1)
+    pick = np.argmax(d <= best[:, None], axis=1)
+    return np.where(best <= max_distance, pick, -1), best
+
+
+_UNUSED = ("offset", "edge", "edge_length", "bounds", "cell", "nx", "ny", "base",
+           "cell_start", "cell_seg", "grid_start", "grid_vector", "grid_id", "eps")  # fmt: skip
+
+
+def _segments(coords: np.ndarray, cell: float | None, rings: int) -> _graphbuild.Segments:
+    """Segments of two-point lines ``coords[i] -> coords[i + 1]`` for even ``i``."""
+    idx = np.repeat(np.arange(len(coords) // 2), 2)
+    seg = _graphbuild.Segments.from_coords(coords, idx, len(coords) // 2, cell=cell)
+    return dataclasses.replace(seg, rings=rings)
+
+
+@st.composite
+def _scenes(draw):
+    n_seg = draw(st.integers(1, 40))
+    span = draw(st.sampled_from([1.0, 50.0, 2_000.0]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, span, (n_seg, 2))
+    b = a + rng.normal(0, span / draw(st.sampled_from([2.0, 20.0, 200.0])), (n_seg, 2))
+    kind = draw(st.sampled_from(["plain", "duplicates", "zero", "lattice"]))
+    if kind == "duplicates":  # the same segment several times, also reversed
+        k = max(n_seg // 3, 1)
+        a[-k:], b[-k:] = b[:k], a[:k]
+    elif kind == "zero":  # zero-length segments (a node drawn twice)
+        b[::3] = a[::3]
+    elif kind == "lattice":  # a street grid of round coordinates: ties everywhere
+        a, b = np.round(a / 10) * 10, np.round(b / 10) * 10
+        b[:, 1] = np.where(rng.random(n_seg) < 0.5, a[:, 1], b[:, 1])
+    coords = np.stack([a, b], axis=1).reshape(-1, 2) + 600_000.0  # UTM-sized values
+    n_pt = draw(st.integers(1, 60))
+    far = draw(st.sampled_from([0.0, span, 10 * span + 600.0]))
+    xy = rng.uniform(-far, span + far, (n_pt, 2)) + 600_000.0
+    if kind == "lattice":
+        xy[::2] = np.round(xy[::2] / 5) * 5  # on lattice nodes and midpoints: exact ties
+    cell = draw(st.sampled_from([None, 0.01, 0.3, 3.0]))
+    cell = None if cell is None else cell * span
+    rings = draw(st.sampled_from([0, 1, 2, 4]))
+    return coords, xy, cell, rings
+
+
+@settings(max_examples=300, deadline=None)
+@given(scene=_scenes(), max_distance=st.sampled_from([1e-3, 5.0, 100.0, 1e4, 1e9]))
+def test_grid_equals_brute_force_on_random_segments(scene, max_distance):
+    coords, xy, cell, rings = scene
+    seg = _segments(coords, cell, rings)
+    want, best = _brute(seg.start, seg.vector, xy, max_distance)
+    got, dist = seg.nearest_distance(xy, max_distance)
+    np.testing.assert_array_equal(got, want)
+    ok = got >= 0
+    np.testing.assert_array_equal(dist[ok], best[ok])  # the same arithmetic: bit for bit
+    assert np.isinf(dist[~ok]).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(scene=_scenes())
+def test_max_distance_exactly_at_the_distance(scene):
+    """A point exactly ``max_distance`` from its segment is kept; one ulp less drops it."""
+    coords, xy, cell, rings = scene
+    seg = _segments(coords, cell, rings)
+    _, best = _brute(seg.start, seg.vector, xy, np.inf)
+    for i in range(min(len(xy), 5)):
+        if best[i] <= 0:
+            continue
+        at = seg.nearest(xy[i : i + 1], float(best[i]))
+        below = seg.nearest(xy[i : i + 1], float(np.nextafter(best[i], 0)))
+        assert at[0] >= 0 and below[0] == -1
+
+
+def test_nan_and_far_points_get_minus_one(nanjing_net):
     seg = _graphbuild.Segments.of(nanjing_net.edge_geometry)
-    xy = _random_xy(nanjing_net, 1_000, seed=9, grow=200.0)
-    whole = seg.nearest(xy, 300.0)
-    monkeypatch.setattr(_graphbuild, "_CHUNK", 37)  # 28 chunks, the last one short
-    np.testing.assert_array_equal(seg.nearest(xy, 300.0), whole)
-    assert (whole >= 0).any() and (whole < 0).any()
+    minx, miny, maxx, maxy = nanjing_net.nodes.total_bounds
+    xy = np.array([[np.nan, miny], [minx, np.inf], [maxx + 1e7, maxy], [minx, miny - 1e12]])
+    np.testing.assert_array_equal(seg.nearest(xy, 500.0), -1)
+    # a huge limit: the far points still find their (brute-force) nearest segment
+    got = seg.nearest(xy[2:], 1e13)
+    every = np.arange(len(seg.start))
+    brute = seg.distance(xy[2:, None, :], every[None, :])
+    np.testing.assert_array_equal(got, np.argmin(brute, axis=1))
 
 
-def test_z_order_and_chunks_do_not_change_the_answer(nanjing_net, monkeypatch):
+def test_empty_segments_and_points():
+    seg = _segments(np.zeros((0, 2)), None, 2)
+    assert seg.nearest(np.array([[1.0, 2.0]]), 10.0).tolist() == [-1]
+    seg = _segments(np.array([[0.0, 0.0], [1.0, 0.0]]), None, 2)
+    assert seg.nearest(np.zeros((0, 2)), 10.0).shape == (0,)
+
+
+def test_every_segment_is_listed_in_the_cells_it_crosses(nanjing_net):
+    """The bound of the search: a point of a segment lies in a cell listing it (checked at
+    101 points along every segment, on every level)."""
     seg = _graphbuild.Segments.of(nanjing_net.edge_geometry)
-    xy = _random_xy(nanjing_net, 1_000, seed=11, grow=200.0)
-    monkeypatch.setattr(_graphbuild, "_SORT_MIN", 10**9)
-    plain = seg.nearest(xy, 300.0)
-    monkeypatch.setattr(_graphbuild, "_SORT_MIN", 0)
-    monkeypatch.setattr(_graphbuild, "_SORT_MIN_SAMPLES", 0)
-    monkeypatch.setattr(_graphbuild, "_CHUNK", 37)
-    np.testing.assert_array_equal(seg.nearest(xy, 300.0), plain)
-    np.testing.assert_array_equal(seg.nearest(xy[::-1], 300.0), plain[::-1])
-    code = _graphbuild._morton(xy)
-    assert len(np.unique(code)) > 990  # distinct cells: the order is spatial, not arbitrary
-
-
-def test_samples_are_piece_midpoints_within_half_spacing(nanjing_net):
-    """The exactness bound: every point of a segment is within spacing / 2 of a sample of
-    that segment (checked at 11 points along every segment)."""
-    seg = _graphbuild.Segments.of(nanjing_net.edge_geometry)
-    pts = seg.samples.data
-    for t in np.linspace(0.0, 1.0, 11):
+    x0, y0 = seg.bounds[:2]
+    listed = set()
+    for k in range(len(seg.nx)):
+        for c in range(seg.nx[k] * seg.ny[k]):
+            g = seg.base[k] + c
+            for s in seg.cell_seg[seg.cell_start[g] : seg.cell_start[g + 1]]:
+                listed.add((k, c, int(seg.grid_id[s])))
+    for t in np.linspace(0.0, 1.0, 101):
         probe = seg.start + t * seg.vector
-        d = np.full(len(probe), np.inf)
-        np.minimum.at(d, seg.sample_segment, np.hypot(*(pts - probe[seg.sample_segment]).T))
-        assert (d <= seg.spacing / 2 + 1e-9).all()
+        for k in range(len(seg.nx)):
+            h = seg.cell * 2.0**k
+            cx = np.floor((probe[:, 0] - x0) / h).astype(int)
+            cy = np.floor((probe[:, 1] - y0) / h).astype(int)
+            cells = cy * seg.nx[k] + cx
+            assert all((k, int(c), s) in listed for s, c in enumerate(cells))
+
+
+@pytest.mark.slow
+def test_grid_picks_the_kdtree_segment_on_andorra():
+    """100,000 random points over a real extract (up to kilometres from a street): the
+    compiled grid picks the same segment as the k-d tree search it replaced."""
+    import embedsite.network as en
+    from _snap_reference import KDTreeSegments
+
+    andorra_net = en.from_osm_file(shared_file(ANDORRA))
+    geom = andorra_net.edge_geometry
+    new, old = _graphbuild.Segments.of(geom), KDTreeSegments.of(geom)
+    xy = _random_xy(andorra_net, 100_000, seed=21, grow=300.0)
+    for max_distance in (25.0, 500.0):
+        got = new.nearest(xy, max_distance)
+        np.testing.assert_array_equal(got, old.nearest(xy, max_distance))
+        assert (got >= 0).any() and (got < 0).any()
+
+
+def test_grid_picks_the_kdtree_segment_on_nanjing(nanjing_net):
+    from _snap_reference import KDTreeSegments
+
+    geom = nanjing_net.edge_geometry
+    new, old = _graphbuild.Segments.of(geom), KDTreeSegments.of(geom)
+    xy = _random_xy(nanjing_net, 100_000, seed=22, grow=300.0)
+    np.testing.assert_array_equal(new.nearest(xy, 500.0), old.nearest(xy, 500.0))
+
+
+def test_snap_columns_equal_the_numpy_projection(nanjing_net):
+    """The compiled projection gives what the numpy one of the k-d tree version gave."""
+    from _snap_reference import KDTreeSegments
+
+    net = nanjing_net
+    new = _graphbuild.Segments.of(net.edge_geometry)
+    old = KDTreeSegments.of(net.edge_geometry)
+    xy = _random_xy(net, 20_000, seed=5)
+    s = new.nearest(xy, 500.0)
+    xy, s = xy[s >= 0], s[s >= 0]
+    edge, position, to_v, access, foot = new.columns(xy, s, net.edge_lengths)
+    a, d = old.start[s], old.vector[s]
+    dd = np.einsum("ij,ij->i", d, d)
+    t = np.clip(np.divide(np.einsum("ij,ij->i", xy - a, d), dd, out=np.zeros(len(s)),
+                          where=dd > 0), 0.0, 1.0)  # fmt: skip
+    want_foot = a + t[:, None] * d
+    along = old.offset[s] + t * np.sqrt(dd)
+    np.testing.assert_array_equal(edge, old.edge[s])
+    np.testing.assert_allclose(foot, want_foot, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(access, np.hypot(*(xy - want_foot).T), rtol=0, atol=1e-9)
+    glen = old.edge_length[edge]
+    frac = np.divide(along, glen, out=np.zeros_like(along), where=glen > 0)
+    want = np.clip(frac, 0.0, 1.0) * net.edge_lengths[edge]
+    np.testing.assert_allclose(position, want, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(to_v, net.edge_lengths[edge] - want, rtol=0, atol=1e-9)
+
+
+def test_snap_of_lonlat_points_equals_snap_of_reprojected_points(nanjing_net):
+    net = nanjing_net
+    xy = _random_xy(net, 2_000, seed=8)
+    pts = gpd.GeoSeries(shapely.points(xy), crs=net.crs)
+    direct = net.snap(pts, on_far="drop")
+    via = net.snap(pts.to_crs(4326), on_far="drop")
+    assert direct.index.equals(via.index)
+    np.testing.assert_array_equal(direct["edge"], via["edge"])
+    np.testing.assert_allclose(direct["access_m"], via["access_m"], rtol=0, atol=1e-6)

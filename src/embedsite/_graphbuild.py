@@ -8,9 +8,8 @@ single junction, or a ring with no junction at all) are oriented in Python.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,8 +18,8 @@ import shapely
 from pyproj import Geod, Transformer
 from scipy import sparse
 from scipy.sparse import csgraph
-from scipy.spatial import cKDTree
 
+from embedsite import _snap_kernel
 from embedsite.crs import check_crs
 from embedsite.errors import CRSError, InputError
 
@@ -58,18 +57,16 @@ class EdgeArrays:
 class Segments:
     """The straight segments of every edge, indexed for exact nearest-segment queries.
 
-    The index is a k-d tree (scipy ``cKDTree``) of sample points: every segment is cut into
-    pieces at most ``spacing`` long and each piece's midpoint is a sample, so every point of a
-    segment lies within ``spacing / 2`` of one of its samples (the bound is widened by 1 um
-    against rounding). For a query point, the segments of its ``k`` nearest samples are
-    candidates and the nearest of them (numpy projection) is at ``d``. Any segment nearer
-    than ``d`` would have a sample within ``d + spacing / 2``; when the ``k``-th sample is
-    farther than that, no segment was missed and the answer is exact. The few points where it
-    is not (far from the streets, many samples about as near) are asked again with more
-    samples, and the last few for every sample within ``d + spacing / 2``. Exact ties go to
-    the lowest segment. Cheaper than GEOS' nearest search per point (an STRtree of the
-    segments is built only to measure the few far points an error message names), and
-    smaller in memory than shapely segments.
+    The index is a pyramid of uniform grids (``_snap_kernel``): level 0 has square cells
+    about one typical segment wide (at least 5 m, and wide enough that there are at most
+    about four cells per segment), each next level cells twice as wide, up to a grid of 2 x
+    2 cells; every cell lists the segments that come within ``eps`` of it. A point scans
+    its cell and rings of cells around it, keeping the nearest segment seen (exact
+    distance), until the best distance is below the distance to the edge of the block
+    scanned (no segment never seen can be nearer) or the block's edge passes
+    ``max_distance``. Far from every street the search goes up a level after ``rings``
+    rings, so its cost stays bounded. Exact ties go to the lowest segment. An STRtree of
+    the segments is built only to measure the few far points an error message names.
     """
 
     start: np.ndarray  # (k, 2) first point of each segment
@@ -77,21 +74,29 @@ class Segments:
     offset: np.ndarray  # drawn length along the edge up to the segment's start
     edge: np.ndarray  # edge position of each segment
     edge_length: np.ndarray  # drawn (projected) length of each edge
-    spacing: float  # largest gap between samples along a segment
-    samples: cKDTree  # sample points along the segments
-    sample_segment: np.ndarray  # segment of each sample
-    passes: tuple[int, ...] = (8, 32)  # samples asked per point, then of the unsure
+    bounds: np.ndarray  # (x0, y0, x1, y1) of the segments; (x0, y0) is the grid origin
+    cell: float  # cell width of level 0, metres
+    nx: np.ndarray  # cells across each level
+    ny: np.ndarray  # cells up each level
+    base: np.ndarray  # first cell of each level in cell_start
+    cell_start: np.ndarray  # segments of cell g: cell_seg[cell_start[g]:cell_start[g + 1]]
+    cell_seg: np.ndarray  # (int32) segments listed per cell, by grid number, ascending
+    grid_start: np.ndarray  # start of each segment in the grid's spatial (Z) order
+    grid_vector: np.ndarray  # vector of each segment in that order
+    grid_id: np.ndarray  # segment (position in start) of each grid number
+    eps: float  # slack above rounding, metres
+    rings: int = 2  # rings scanned per level before going up one
     _geos: dict[str, shapely.STRtree] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, geometry: np.ndarray, *, spacing: float | None = None) -> Segments:
+    def of(cls, geometry: np.ndarray, *, cell: float | None = None) -> Segments:
         """The segments of shapely lines (by position in ``geometry``)."""
         coords, idx = shapely.get_coordinates(geometry, return_index=True)
-        return cls.from_coords(coords, idx, len(geometry), spacing=spacing)
+        return cls.from_coords(coords, idx, len(geometry), cell=cell)
 
     @classmethod
     def from_coords(
-        cls, coords: np.ndarray, idx: np.ndarray, n_lines: int, *, spacing: float | None = None
+        cls, coords: np.ndarray, idx: np.ndarray, n_lines: int, *, cell: float | None = None
     ) -> Segments:
         """The segments of lines given as coordinates and the line of each (ascending)."""
         same = idx[1:] == idx[:-1]
@@ -104,26 +109,15 @@ class Segments:
         first = np.minimum(first, max(len(edge) - 1, 0))
         offset = cum - cum[first[edge]]
         edge_length = np.bincount(edge, weights=seg_len, minlength=n_lines)
-        # samples about one typical segment apart (5-50 m): few per segment, small tree
-        if spacing is None:
-            spacing = float(np.clip(np.median(seg_len), 5.0, 50.0)) if len(seg_len) else 5.0
-        # samples are the midpoints of pieces at most `spacing` long: every point of a
-        # segment lies within spacing / 2 of one, and (unlike sampling the piece ends) no two
-        # segments meeting at a junction put a sample on the same spot
-        n_pieces = np.maximum(np.ceil(seg_len / spacing), 1).astype(np.int64)
-        pos, grp = ranges(np.zeros(len(a), dtype=np.int64), n_pieces)
-        frac = (pos + 0.5) / n_pieces[grp]
-        pts = a[grp] + frac[:, None] * vec[grp]
         index_dtype = np.int32 if len(a) < 2**31 else np.int64
+        grid = _grid(np.ascontiguousarray(a), np.ascontiguousarray(vec), seg_len, cell)
         return cls(
-            start=a,
-            vector=vec,
+            start=np.ascontiguousarray(a),
+            vector=np.ascontiguousarray(vec),
             offset=offset,
             edge=edge.astype(index_dtype),
             edge_length=edge_length,
-            spacing=spacing,
-            samples=cKDTree(pts, balanced_tree=False),
-            sample_segment=grp.astype(index_dtype),
+            **grid,
         )
 
     def distance(self, xy: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -139,71 +133,27 @@ class Segments:
 
     def nearest(self, xy: np.ndarray, max_distance: float) -> np.ndarray:
         """The nearest segment of each point, exactly, where it is at most ``max_distance``
-        away; -1 where every segment is farther.
+        away; -1 where every segment is farther (or a coordinate is not finite)."""
+        return self.nearest_distance(xy, max_distance)[0]
 
-        On a large tree the points are asked in Z order (Morton code), so that consecutive
-        queries walk the same branches (about 2x faster on 400,000 samples than random
-        order; the answer does not depend on the order). They go in chunks of 65,536, so
-        the candidate arrays (points x samples asked) stay small however many points come."""
-        xy = np.asarray(xy, dtype=float)
-        if len(xy) <= _SORT_MIN or len(self.sample_segment) <= _SORT_MIN_SAMPLES:
-            return self._nearest(xy, max_distance)  # small tree: it stays in cache anyway
-        order = np.argsort(_morton(xy), kind="stable")
-        seg = np.empty(len(xy), dtype=np.int64)
-        for i in range(0, len(xy), _CHUNK):
-            part = order[i : i + _CHUNK]
-            seg[part] = self._nearest(xy[part], max_distance)
-        return seg
-
-    def _nearest(self, xy: np.ndarray, max_distance: float) -> np.ndarray:
-        if len(xy) > _CHUNK:
-            return np.concatenate(
-                [self._nearest(xy[i : i + _CHUNK], max_distance) for i in range(0, len(xy), _CHUNK)]
-            )
-        n = len(xy)
-        seg = np.full(n, -1, dtype=np.int64)
-        dist = np.full(n, np.inf)
-        half = self.spacing / 2 + 1e-6  # 1 um of slack: rounding never breaks the bound
-        bound = max_distance + half  # a segment within max_distance has a sample within this
-        n_samples = len(self.sample_segment)
-        todo = np.arange(n)
-        for k in self.passes:
-            if len(todo) == 0:
-                break
-            k = min(k, n_samples)
-            d_k, i_k = self.samples.query(xy[todo], k=k, distance_upper_bound=bound)
-            d_k, i_k = d_k.reshape(len(todo), k), i_k.reshape(len(todo), k)
-            found = i_k < n_samples
-            cand = np.where(found, self.sample_segment[np.minimum(i_k, n_samples - 1)], -1).astype(
-                np.int64
-            )
-            dc = np.where(found, self.distance(xy[todo][:, None, :], np.maximum(cand, 0)), np.inf)
-            best = dc.min(axis=1)
-            tie = np.where(dc == best[:, None], cand, np.iinfo(np.int64).max).min(axis=1)
-            # exact when every sample within best + spacing / 2 came back: the k-th is
-            # farther, or fewer than k lie within the bound (then also when none does)
-            sure = (d_k[:, -1] > best + half) | ~found[:, -1]
-            done = todo[sure]
-            near = np.isfinite(best[sure])
-            seg[done[near]] = tie[sure][near]
-            dist[todo] = best  # the unsure keep an upper bound of their distance
-            todo = todo[~sure]
-        if len(todo):  # the few left: every sample within best + spacing / 2, exactly
-            balls = self.samples.query_ball_point(xy[todo], r=dist[todo] + half)
-            count = np.fromiter(map(len, balls), dtype=np.int64, count=len(balls))
-            flat = np.fromiter(itertools.chain.from_iterable(balls), dtype=np.int64,
-                               count=int(count.sum()))  # fmt: skip
-            row = np.repeat(np.arange(len(todo)), count)
-            cand = self.sample_segment[flat].astype(np.int64)
-            dc = self.distance(xy[todo][row], cand)
-            order = np.lexsort((cand, dc, row))  # per point: nearest, then lowest segment
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = row[order][1:] != row[order][:-1]
-            pick = order[first]
-            seg[todo[row[pick]]] = cand[pick]
-            dist[todo[row[pick]]] = dc[pick]
-        seg[dist > max_distance] = -1
-        return seg
+    def nearest_distance(
+        self, xy: np.ndarray, max_distance: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`nearest`, and the distance to that segment (``inf`` where -1)."""
+        xy = np.ascontiguousarray(xy, dtype=float).reshape(-1, 2)
+        if len(self.start) == 0:
+            return np.full(len(xy), -1, dtype=np.int64), np.full(len(xy), np.inf)
+        # neighbours asked one after another (cells of about 8 x 8 of level 0): the cells
+        # and segments they read stay in cache
+        k = min(3, len(self.nx) - 1)
+        x0, y0 = self.bounds[0], self.bounds[1]
+        order = _snap_kernel.cell_order(xy, x0, y0, self.cell * 2.0**k, self.nx[k], self.ny[k])
+        seg, dist = _snap_kernel.nearest_segments(
+            xy, order, self.grid_start, self.grid_vector, self.bounds, self.cell, self.nx,
+            self.ny, self.base, self.cell_start, self.cell_seg, self.grid_id, int(self.rings),
+            self.eps, float(max_distance),
+        )  # fmt: skip
+        return seg, dist
 
     def geos_nearest(self, xy: np.ndarray) -> np.ndarray:
         """Nearest segment by GEOS' STRtree (built on first use), one per point."""
@@ -220,24 +170,96 @@ class Segments:
 
     def project(self, xy: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Project points onto segments: drawn distance along the edge, the foot, the distance."""
-        a = self.start[seg]
-        d = self.vector[seg]
-        dd = np.einsum("ij,ij->i", d, d)
-        t = np.divide(np.einsum("ij,ij->i", xy - a, d), dd, out=np.zeros(len(seg)), where=dd > 0)
-        t = np.clip(t, 0.0, 1.0)
-        foot = a + t[:, None] * d
-        along = self.offset[seg] + t * np.sqrt(dd)
-        dist = np.hypot(*(xy - foot).T)
-        return along, foot, dist
+        xy = np.ascontiguousarray(xy, dtype=float).reshape(-1, 2)
+        seg = np.ascontiguousarray(seg, dtype=np.int64)
+        return _snap_kernel.project(xy, seg, self.start, self.vector, self.offset)
+
+    def columns(
+        self, xy: np.ndarray, seg: np.ndarray, length: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What ``snap`` returns for points with a segment: edge, metres along it from
+        ``u`` (the projection's share of the drawn line times ``length[edge]``), metres to
+        ``v``, access distance and the foot of the projection."""
+        xy = np.ascontiguousarray(xy, dtype=float).reshape(-1, 2)
+        seg = np.ascontiguousarray(seg, dtype=np.int64)
+        edge, position, to_v, access, foot = _snap_kernel.snap_columns(
+            xy, seg, self.start, self.vector, self.offset, self.edge, self.edge_length,
+            np.ascontiguousarray(length, dtype=float),
+        )  # fmt: skip
+        return edge.astype(self.edge.dtype), position, to_v, access, foot
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays of the segments and their grid, bytes."""
+        return sum(
+            v.nbytes for v in (self.start, self.vector, self.offset, self.edge, self.edge_length,
+                               self.cell_start, self.cell_seg, self.grid_start,
+                               self.grid_vector, self.grid_id)
+        )  # fmt: skip
 
 
-_CHUNK = 2**16  # points per nearest-segment query
-_SORT_MIN = 4096  # fewer points are asked in their own order
-_SORT_MIN_SAMPLES = 65_536  # and so are the points of a tree this small (no gain measured)
+_CELLS_PER_SEGMENT = 8  # at most about this many level-0 cells per segment
+
+
+def _grid(
+    start: np.ndarray, vector: np.ndarray, seg_len: np.ndarray, cell: float | None
+) -> dict[str, Any]:
+    """The pyramid of grids of ``Segments`` (see its docstring), as its fields."""
+    if len(start):
+        ends = np.concatenate([start, start + vector])
+        lo, hi = ends.min(axis=0), ends.max(axis=0)
+    else:
+        lo = hi = np.zeros(2)
+    scale = float(np.abs(np.concatenate([lo, hi])).max())
+    eps = max(1e-6, 1e-12 * scale)
+    width, height = float(hi[0] - lo[0]), float(hi[1] - lo[1])
+    if cell is None:  # about one and a half typical segments wide, 10 to 60 m
+        cell = float(np.clip(1.5 * np.median(seg_len), 10.0, 60.0)) if len(seg_len) else 10.0
+        # no more than about eight cells per segment, however sparse the streets
+        fine = (width * height / (_CELLS_PER_SEGMENT * len(seg_len) + 1024)) ** 0.5
+        cell = max(cell, fine)
+    # the origin a little off the segments' low corner: a street grid of round coordinates
+    # then never runs along cell edges (where it would be listed in the cells of both sides)
+    x0, y0 = lo[0] - 0.37 * cell, lo[1] - 0.37 * cell
+    # segments numbered in Z order of their midpoints: the segments of a cell and of its
+    # neighbours then lie side by side in memory
+    grid_id = np.argsort(_morton(start + vector / 2), kind="stable")
+    start = np.ascontiguousarray(start[grid_id])
+    vector = np.ascontiguousarray(vector[grid_id])
+    bounds = np.array([x0, y0, hi[0], hi[1]], dtype=float)
+    nx, ny, counts = [], [], []
+    h = cell
+    for _ in range(64):
+        kx = int((hi[0] - x0) // h) + 1
+        ky = int((hi[1] - y0) // h) + 1
+        nx.append(kx)
+        ny.append(ky)
+        counts.append(_snap_kernel.count_cells(start, vector, x0, y0, h, kx, ky, eps))
+        if kx <= 2 and ky <= 2:
+            break
+        h *= 2.0
+    sizes = np.array([len(c) for c in counts], dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    cell_start = np.zeros(int(sizes.sum()) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts), out=cell_start[1:])
+    cell_seg = np.empty(int(cell_start[-1]), dtype=np.int32)
+    h = cell
+    for k in range(len(nx)):
+        first = cell_start[base[k] : base[k] + sizes[k]]
+        _snap_kernel.fill_cells(start, vector, x0, y0, h, nx[k], ny[k], eps, first, cell_seg)
+        h *= 2.0
+    return {
+        "bounds": bounds, "cell": float(cell), "nx": np.array(nx, dtype=np.int64),
+        "ny": np.array(ny, dtype=np.int64), "base": base, "cell_start": cell_start,
+        "cell_seg": cell_seg, "eps": eps, "grid_start": start, "grid_vector": vector,
+        "grid_id": grid_id.astype(np.int32 if len(grid_id) < 2**31 else np.int64),
+    }  # fmt: skip
 
 
 def _morton(xy: np.ndarray) -> np.ndarray:
     """Z-order (Morton) code of points on a 65,536 x 65,536 grid over their bounds."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.uint64)
     lo = np.nanmin(xy, axis=0)
     span = np.maximum(np.nanmax(xy, axis=0) - lo, 1e-9)
     q = np.nan_to_num((xy - lo) / span * 65535.0).astype(np.uint64)

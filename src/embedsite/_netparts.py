@@ -35,13 +35,13 @@ from pyproj import CRS, Transformer
 from scipy.sparse import csgraph
 
 from embedsite import _graphbuild
-from embedsite.crs import check_crs, check_lonlat, local_metric_crs
+from embedsite.crs import _check_lonlat_bounds, check_crs, check_lonlat, local_metric_crs
 from embedsite.errors import EmptyInputError, InputError
 
 if TYPE_CHECKING:
     from embedsite.network import BuildReport
 
-__all__ = ["Lines", "NetworkParts", "assemble", "no_gc", "parts_of", "points_in"]
+__all__ = ["Lines", "NetworkParts", "assemble", "no_gc", "parts_of", "points_in", "points_xy"]
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,35 @@ def points_in(points: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS, *, name: str) 
         return geoms
     with no_gc():
         return geoms.to_crs(crs)
+
+
+def points_xy(
+    points: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS, *, name: str
+) -> tuple[pd.Index, np.ndarray]:
+    """The points' index and ``(n, 2)`` coordinates in ``crs``, after the checks of
+    :func:`points_in`, without building reprojected geometries.
+
+    One pass reads the type of every geometry and one its coordinates: when every geometry
+    is a point and there is one coordinate per row, none is missing or empty (the slower
+    checks of :func:`points_in` then only run to word an error). Coordinates in another CRS
+    are transformed as ``to_crs`` does (pyproj, ``always_xy``).
+    """
+    if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise InputError(
+            f"{name} must be a GeoDataFrame or GeoSeries of points, not {type(points).__name__}"
+        )
+    source = check_crs(points, name=name)
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    arr = geoms.to_numpy()
+    xy = shapely.get_coordinates(arr)
+    if len(xy) != len(arr) or (shapely.get_type_id(arr) != 0).any():
+        points_in(points, crs, name=name)  # raises, naming the rows
+        raise InputError(f"{name} must be points with one coordinate each")  # pragma: no cover
+    _check_lonlat_bounds(source, geoms.index, xy, xy, name=name)
+    if source != crs:
+        x, y = Transformer.from_crs(source, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([x, y])
+    return geoms.index, xy
 
 
 def isna(value: Any) -> bool:

@@ -429,6 +429,14 @@ def check_lonlat(
         else:
             arr = np.asarray(data, dtype=np.float64).reshape(-1, 2)
         labels, lo, hi = np.arange(len(arr)), arr, arr
+    _check_lonlat_bounds(crs, labels, lo, hi, name=name)
+
+
+def _check_lonlat_bounds(
+    crs: pyproj.CRS | None, labels: Any, lo: np.ndarray, hi: np.ndarray, *, name: str
+) -> None:
+    """:func:`check_lonlat` on the lower and upper corners of the geometries' bounds (for
+    points, twice their coordinates) and the CRS they are labelled with."""
     valid = np.isfinite(lo).all(axis=1)
     if not valid.any():
         raise EmptyInputError(f"{name} has no finite coordinates (all empty or NaN)")

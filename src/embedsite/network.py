@@ -29,6 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import GeometryArray
 from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
@@ -338,11 +339,12 @@ class PedestrianNetwork:
 
         Notes
         -----
-        The nearest street segment is found exactly, not approximately: a k-d tree of sample
-        points along every segment gives candidates, and a bound on the sample spacing
-        proves that no nearer segment was missed (or more samples are asked for). Of two
-        segments at exactly the same distance (a point on a junction) the lower one wins. The
-        index is built on the first call and kept.
+        The nearest street segment is found exactly, not approximately: a compiled search
+        over a pyramid of uniform grids of the segments scans the cells around each point,
+        nearest first, until the distance to the edge of the cells scanned proves that no
+        nearer segment was missed (far from every street it moves to coarser cells, so its
+        cost stays bounded). Of two segments at exactly the same distance (a point on a
+        junction) the lower one wins. The index is built on the first call and kept.
 
         Examples
         --------
@@ -354,7 +356,7 @@ class PedestrianNetwork:
         >>> bool(snapped["access_m"].iloc[0] < 100)
         True
         """
-        geoms = _netparts.points_in(points, self.crs, name="points")
+        index, xy = _netparts.points_xy(points, self.crs, name="points")
         if max_distance <= 0 or not np.isfinite(max_distance):
             raise InputError(
                 f"max_distance must be a positive number of metres, not {max_distance}"
@@ -365,19 +367,17 @@ class PedestrianNetwork:
             coords, line = self._parts.lines.coordinates()
             self._segments = _graphbuild.Segments.from_coords(coords, line, len(self._u))
         seg = self._segments
-        arr = geoms.to_numpy()
-        xy = shapely.get_coordinates(arr)
         nearest_seg = seg.nearest(xy, max_distance)  # exact; -1 beyond max_distance
         far = nearest_seg < 0
         if far.any():
-            labels = geoms.index[far]
+            labels = index[far]
             shown_xy = xy[np.flatnonzero(far)[:5]]  # measured exactly for the message only
             dist = seg.distance(shown_xy, seg.geos_nearest(shown_xy))
             shown = ", ".join(
                 f"{lab!r} ({d:,.0f} m)" for lab, d in zip(labels[:5], dist[:5], strict=False)
             )
             msg = (
-                f"{int(far.sum())} of {len(arr)} points lie farther than {max_distance:g} m from "
+                f"{int(far.sum())} of {len(xy)} points lie farther than {max_distance:g} m from "
                 f"every street: {shown}{' ...' if far.sum() > 5 else ''}. Check their CRS and "
                 "coordinate system (GCJ-02/BD-09 points are offset by hundreds of metres), "
                 "load a network covering them, raise max_distance, or pass on_far='drop' to "
@@ -386,28 +386,26 @@ class PedestrianNetwork:
             if on_far == "raise":
                 raise FarFromNetworkError(msg)
             log.warning(msg)
-        keep = ~far
-        along, snapped_xy, access = seg.project(xy[keep], nearest_seg[keep])
-        e = seg.edge[nearest_seg[keep]]
-        geom_len = seg.edge_length[e]
-        frac = np.divide(along, geom_len, out=np.zeros_like(along), where=geom_len > 0)
-        position = np.clip(frac, 0.0, 1.0) * self._length[e]
+            keep = ~far
+            xy, nearest_seg, index = xy[keep], nearest_seg[keep], index[keep]
+        e, position, to_v, access, snapped_xy = seg.columns(xy, nearest_seg, self._length)
         with _netparts.no_gc():
-            snapped_pt = shapely.points(snapped_xy)
-        return gpd.GeoDataFrame(
+            snapped_pt = GeometryArray(shapely.points(snapped_xy), crs=self.crs)
+        frame = pd.DataFrame(
             {
                 "edge": e,
                 "u": self._u_id[e],
                 "v": self._v_id[e],
                 "position_m": position,
-                "to_u_m": position,
-                "to_v_m": self._length[e] - position,
+                "to_u_m": position.copy(),
+                "to_v_m": to_v,
                 "access_m": access,
+                "geometry": snapped_pt,
             },
-            geometry=snapped_pt,
-            index=geoms.index[keep],
-            crs=self.crs,
+            index=index,
+            copy=False,
         )
+        return gpd.GeoDataFrame(frame, geometry="geometry", copy=False)
 
     def check_coordinate_system(
         self,

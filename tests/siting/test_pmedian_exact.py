@@ -143,6 +143,30 @@ def test_heuristic_never_below_optimum(
     assert sol.selected.size == fixed.sum() + min(p, (~fixed).sum())
 
 
+@settings(max_examples=40, deadline=None)
+@given(_instances())
+def test_lagrangian_polish_never_worse_and_bound_valid(
+    inst: tuple[np.ndarray, int, np.ndarray, np.ndarray],
+) -> None:
+    cost, p, w, fixed = inst
+    opt = _brute(cost, p, w, fixed)
+    plain = heuristic_pmedian(cost, p, weights=w, fixed=fixed, lagrangian=False)
+    polished = heuristic_pmedian(cost, p, weights=w, fixed=fixed)
+    tol = 1e-6 * max(1.0, opt)
+    assert opt - tol <= polished.objective <= plain.objective + tol
+    assert plain.bound - tol <= polished.bound <= opt + tol
+
+
+def test_heuristic_bound_is_the_lagrangian_not_the_trivial_one() -> None:
+    inst = random_instance(150, 8, seed=2)
+    exact = solve_pmedian(inst.cost, 8)
+    heur = heuristic_pmedian(inst.cost, 8)
+    trivial = heuristic_pmedian(inst.cost, 8, lagrangian=False).bound
+    assert trivial < 0.9 * exact.objective  # every client at its nearest site: far below
+    assert 0.98 * exact.objective <= heur.bound <= exact.objective
+    assert heur.stats["lagrangian_iterations"] > 0
+
+
 # ------------------------------------------------------------------------ bounds, truncation
 
 

@@ -19,6 +19,7 @@ from embedsite._graphbuild import adjacency, ranges
 from embedsite._paths import (
     NearestSource,
     nearest_source,
+    pair_distances,
     prepare_targets,
     source_node_distances,
 )
@@ -472,3 +473,89 @@ def test_ties_and_exact_limit():
     assert np.isinf(far.distance[0]) and far.source[0] == -1
     nd = source_node_distances(csr, u, v, b, limit=5.0).toarray()
     np.testing.assert_array_equal(nd, [[0, 0, 3, 1, 5, 0]])
+
+
+# --- pair_distances (compiled join) against the pandas join it replaced --------------------
+
+
+def _pandas_pair_distances(node_dist, edge_u, edge_v, sources, targets, *, limit):
+    """embedsite._paths.pair_distances before the kernel, verbatim (merge + groupby)."""
+    k, m = node_dist.shape[0], len(targets)
+    if k == 0 or m == 0:
+        return sparse.coo_array((k, m))
+    coo = node_dist.tocoo()
+    reach = pd.DataFrame({"s": coo.row, "node": coo.col, "d": coo.data})
+    t_edge = targets["edge"].to_numpy()
+    t_acc = targets["access_m"].to_numpy(float)
+    t_all = np.arange(m)
+    ends = pd.DataFrame(
+        {
+            "t": np.concatenate([t_all, t_all]),
+            "node": np.concatenate([edge_u[t_edge], edge_v[t_edge]]),
+            "off": np.concatenate(
+                [targets["to_u_m"].to_numpy(float), targets["to_v_m"].to_numpy(float)]
+            ),
+        }
+    )
+    pairs = reach.merge(ends, on="node")
+    pairs["d"] = pairs["d"] + pairs["off"] + t_acc[pairs["t"].to_numpy()]
+    s_edge = sources["edge"].to_numpy()
+    same = pd.DataFrame({"s": np.arange(k), "edge": s_edge}).merge(
+        pd.DataFrame({"t": np.arange(m), "edge": t_edge}), on="edge"
+    )
+    if len(same):
+        s_i, t_i = same["s"].to_numpy(), same["t"].to_numpy()
+        direct = (
+            np.abs(
+                sources["position_m"].to_numpy(float)[s_i]
+                - targets["position_m"].to_numpy(float)[t_i]
+            )
+            + sources["access_m"].to_numpy(float)[s_i]
+            + t_acc[t_i]
+        )
+        pairs = pd.concat([pairs, pd.DataFrame({"s": s_i, "t": t_i, "d": direct})])
+    best = pairs.groupby(["s", "t"], sort=False)["d"].min()
+    best = best[best <= limit]
+    s_idx = best.index.get_level_values(0).to_numpy()
+    t_idx = best.index.get_level_values(1).to_numpy()
+    return sparse.coo_array((np.maximum(best.to_numpy(), 1e-12), (s_idx, t_idx)), shape=(k, m))
+
+
+def _dense_with_absent(coo):
+    """A pair matrix as dense with absent pairs ``inf`` (stored ones are never 0)."""
+    out = np.full(coo.shape, np.inf)
+    out[coo.row, coo.col] = coo.data
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(_edge_graph())
+def test_pair_distances_equal_pandas_join(case):
+    csr, u, v, sources, targets, limit = case
+    nd = source_node_distances(csr, u, v, sources, limit=limit)
+    got = pair_distances(nd, u, v, sources, targets, limit=limit)
+    ref = _pandas_pair_distances(nd, u, v, sources, targets, limit=limit)
+    assert got.shape == ref.shape == (len(sources), len(targets))
+    assert got.nnz == ref.nnz
+    # bit-identical values, same pairs (the kernel's order: by source, then target)
+    np.testing.assert_array_equal(_dense_with_absent(got), _dense_with_absent(ref))
+    keys = got.row.astype(np.int64) * max(len(targets), 1) + got.col
+    assert (np.diff(keys) > 0).all()
+    if len(sources) == 0 or len(targets) == 0:
+        return
+    # brute force: per pair the min over both end nodes of the target, and the direct walk
+    nd_dense = _per_source_nodes(csr, u, v, sources, limit)
+    te = targets["edge"].to_numpy()
+    brute = np.minimum(
+        nd_dense[:, u[te]] + targets["to_u_m"].to_numpy(),
+        nd_dense[:, v[te]] + targets["to_v_m"].to_numpy(),
+    )
+    for i in range(len(sources)):
+        same = te == sources["edge"].iat[i]
+        d = np.abs(targets["position_m"].to_numpy() - sources["position_m"].iat[i])
+        brute[i, same] = np.minimum(brute[i, same], d[same] + sources["access_m"].iat[i])
+    brute += targets["access_m"].to_numpy()
+    brute[~(brute <= limit)] = np.inf
+    np.testing.assert_allclose(
+        np.maximum(_dense_with_absent(got), 1e-12), np.maximum(brute, 1e-12), rtol=0, atol=1e-9
+    )

@@ -205,45 +205,29 @@ def pair_distances(
     ``node_dist`` is :func:`source_node_distances` of the same sources. Entry ``(i, j)`` is
     the exact walk distance from source ``i`` to target ``j`` (access + along-edge network
     distance + access); pairs farther than ``limit`` are absent. Built by joining node
-    distances to the targets standing on edges at those nodes: memory follows the number of
-    pairs within reach, never sources x targets.
+    distances to the targets standing on edges at those nodes, in one compiled pass
+    (:func:`embedsite._paths_kernel.pair_join`; entries sorted by source, then target): memory
+    follows the number of pairs within reach, never sources x targets.
     """
     k, m = node_dist.shape[0], len(targets)
     if k == 0 or m == 0:
         return sparse.coo_array((k, m))
-    coo = node_dist.tocoo()
-    reach = pd.DataFrame({"s": coo.row, "node": coo.col, "d": coo.data})
-    t_edge = targets["edge"].to_numpy()
-    t_acc = targets["access_m"].to_numpy(float)
-    t_all = np.arange(m)
-    ends = pd.DataFrame(
-        {
-            "t": np.concatenate([t_all, t_all]),
-            "node": np.concatenate([edge_u[t_edge], edge_v[t_edge]]),
-            "off": np.concatenate(
-                [targets["to_u_m"].to_numpy(float), targets["to_v_m"].to_numpy(float)]
-            ),
-        }
+    csr = sparse.csr_array(node_dist)
+    rows, cols, vals = _kernel.pair_join(
+        csr.indptr,
+        csr.indices,
+        csr.data,
+        edge_u,
+        edge_v,
+        sources["edge"].to_numpy(np.int64),
+        sources["access_m"].to_numpy(float),
+        sources["position_m"].to_numpy(float),
+        targets["edge"].to_numpy(np.int64),
+        targets["to_u_m"].to_numpy(float),
+        targets["to_v_m"].to_numpy(float),
+        targets["access_m"].to_numpy(float),
+        targets["position_m"].to_numpy(float),
+        int(node_dist.shape[1]),
+        float(limit),
     )
-    pairs = reach.merge(ends, on="node")
-    pairs["d"] = pairs["d"] + pairs["off"] + t_acc[pairs["t"].to_numpy()]
-    s_edge = sources["edge"].to_numpy()
-    same = pd.DataFrame({"s": np.arange(k), "edge": s_edge}).merge(
-        pd.DataFrame({"t": np.arange(m), "edge": t_edge}), on="edge"
-    )
-    if len(same):
-        s_i, t_i = same["s"].to_numpy(), same["t"].to_numpy()
-        direct = (
-            np.abs(
-                sources["position_m"].to_numpy(float)[s_i]
-                - targets["position_m"].to_numpy(float)[t_i]
-            )
-            + sources["access_m"].to_numpy(float)[s_i]
-            + t_acc[t_i]
-        )
-        pairs = pd.concat([pairs, pd.DataFrame({"s": s_i, "t": t_i, "d": direct})])
-    best = pairs.groupby(["s", "t"], sort=False)["d"].min()
-    best = best[best <= limit]
-    s_idx = best.index.get_level_values(0).to_numpy()
-    t_idx = best.index.get_level_values(1).to_numpy()
-    return sparse.coo_array((np.maximum(best.to_numpy(), 1e-12), (s_idx, t_idx)), shape=(k, m))
+    return sparse.coo_array((vals, (rows, cols)), shape=(k, m))

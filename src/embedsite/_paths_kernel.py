@@ -356,3 +356,114 @@ def per_source_dijkstra(
         nnz += n_touched
         out_ptr[i + 1] = nnz
     return out_ptr, out_col[:nnz].copy(), out_val[:nnz].copy()
+
+
+@kernel
+def pair_join(
+    nd_indptr: np.ndarray,
+    nd_indices: np.ndarray,
+    nd_data: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    s_edge: np.ndarray,
+    s_acc: np.ndarray,
+    s_pos: np.ndarray,
+    t_edge: np.ndarray,
+    t_to_u: np.ndarray,
+    t_to_v: np.ndarray,
+    t_acc: np.ndarray,
+    t_pos: np.ndarray,
+    n_nodes: int,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (source, target) pair within ``limit`` from the sources' node distances.
+
+    Per source row of ``nd`` (CSR of node distances): each reached node's distance plus the
+    offset and access of every target standing on an edge at that node (``(d + off) + acc``),
+    then the targets on the source's own edge reached directly along it
+    (``(|position difference| + source access) + target access``); per pair the minimum, kept
+    when ``<= limit`` and stored at least 1e-12. Returns rows, columns (targets ascending per
+    source) and distances. Work follows the pairs within reach; memory one float per target.
+    """
+    k = len(nd_indptr) - 1
+    m = len(t_edge)
+    n = n_nodes
+    # the targets at each node (both ends of their edge), as a CSR: node -> (target, offset)
+    at_ptr = np.zeros(n + 1, np.int64)
+    for t in range(m):
+        at_ptr[edge_u[t_edge[t]] + 1] += 1
+        at_ptr[edge_v[t_edge[t]] + 1] += 1
+    for j in range(n):
+        at_ptr[j + 1] += at_ptr[j]
+    fill = at_ptr[:-1].copy()
+    at_t = np.empty(2 * m, np.int64)
+    at_off = np.empty(2 * m, np.float64)
+    for t in range(m):
+        j = edge_u[t_edge[t]]
+        at_t[fill[j]] = t
+        at_off[fill[j]] = t_to_u[t]
+        fill[j] += 1
+        j = edge_v[t_edge[t]]
+        at_t[fill[j]] = t
+        at_off[fill[j]] = t_to_v[t]
+        fill[j] += 1
+    order, run_edge, run_start = prepare(t_edge, len(edge_u))
+    best = np.full(m, np.inf)
+    touched = np.empty(m, np.int64)
+    cap = max(16, 4 * m)
+    out_r = np.empty(cap, np.int64)
+    out_c = np.empty(cap, np.int64)
+    out_v = np.empty(cap, np.float64)
+    nnz = 0
+    for i in range(k):
+        n_t = 0
+        for q in range(nd_indptr[i], nd_indptr[i + 1]):
+            j = nd_indices[q]
+            d = nd_data[q]
+            for p in range(at_ptr[j], at_ptr[j + 1]):
+                t = at_t[p]
+                c = d + at_off[p] + t_acc[t]
+                if best[t] == np.inf:
+                    touched[n_t] = t
+                    n_t += 1
+                if c < best[t]:
+                    best[t] = c
+        r = np.searchsorted(run_edge, s_edge[i])
+        if r < len(run_edge) and run_edge[r] == s_edge[i]:
+            for p in range(run_start[r], run_start[r + 1]):
+                t = order[p]
+                c = abs(s_pos[i] - t_pos[t]) + s_acc[i] + t_acc[t]
+                if best[t] == np.inf:
+                    touched[n_t] = t
+                    n_t += 1
+                if c < best[t]:
+                    best[t] = c
+        if nnz + n_t > cap:
+            cap = max(2 * cap, nnz + n_t)
+            new_r = np.empty(cap, np.int64)
+            new_c = np.empty(cap, np.int64)
+            new_v = np.empty(cap, np.float64)
+            new_r[:nnz] = out_r[:nnz]
+            new_c[:nnz] = out_c[:nnz]
+            new_v[:nnz] = out_v[:nnz]
+            out_r, out_c, out_v = new_r, new_c, new_v
+        if 16 * n_t > m:  # many reached: a scan of all targets is cheaper than a sort
+            for t in range(m):
+                if best[t] != np.inf:
+                    if best[t] <= limit:
+                        out_r[nnz] = i
+                        out_c[nnz] = t
+                        out_v[nnz] = max(best[t], 1e-12)
+                        nnz += 1
+                    best[t] = np.inf
+        else:
+            cols = np.sort(touched[:n_t])
+            for x in range(n_t):
+                t = cols[x]
+                if best[t] <= limit:
+                    out_r[nnz] = i
+                    out_c[nnz] = t
+                    out_v[nnz] = max(best[t], 1e-12)
+                    nnz += 1
+                best[t] = np.inf
+    return out_r[:nnz].copy(), out_c[:nnz].copy(), out_v[:nnz].copy()

@@ -1,0 +1,469 @@
+"""Compiled kernels of the walk-distance engine (private; wrappers in :mod:`embedsite._paths`).
+
+Plain arrays in, plain arrays out. The street graph is the symmetric CSR of
+``PedestrianNetwork.csr`` (``indptr``, ``indices``, ``data``: positive lengths, zero-length
+streets stored as 1e-9, no self-loops). A source or target is a snapped point: its edge's end
+nodes ``u``/``v``, the along-edge offsets ``to_u``/``to_v`` to them, its ``position`` along the
+edge and its ``access`` (straight line to the street).
+
+Each source enters the search at its edge's two ends with the distances
+``max(access + to_u, 1e-9)`` and ``max(access + to_v, 1e-9)`` (the shorter of the two, at the
+one node, on a self-loop edge), exactly the links the scipy implementation added as a virtual
+node per source. The search is a binary-heap Dijkstra bounded by ``limit`` (a node farther
+than ``limit`` is never reached, as in scipy's ``limit``). Ties: a node reached at the same
+distance from several sources belongs to the lowest source position (the heap orders by
+distance, then source).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embedsite._jit import kernel
+
+_MIN_LINK = 1e-9  # a zero-cost link, as the scipy version stored it (csgraph drops zeros)
+
+
+@kernel
+def _less(d1: float, s1: int, d2: float, s2: int) -> bool:
+    return d1 < d2 or (d1 == d2 and s1 < s2)
+
+
+@kernel
+def seed_links(
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    s_edge: np.ndarray,
+    s_to_u: np.ndarray,
+    s_to_v: np.ndarray,
+    s_acc: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each source's entry nodes and distances (``b == -1``: one entry, a self-loop edge)."""
+    k = len(s_edge)
+    a = np.empty(k, np.int64)
+    b = np.empty(k, np.int64)
+    wa = np.empty(k, np.float64)
+    wb = np.empty(k, np.float64)
+    for i in range(k):
+        e = s_edge[i]
+        a[i] = edge_u[e]
+        b[i] = edge_v[e]
+        wa[i] = max(s_acc[i] + s_to_u[i], _MIN_LINK)
+        wb[i] = max(s_acc[i] + s_to_v[i], _MIN_LINK)
+        if a[i] == b[i]:
+            wa[i] = min(wa[i], wb[i])
+            b[i] = -1
+    return a, b, wa, wb
+
+
+@kernel
+def multi_source_dijkstra(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    seed_a: np.ndarray,
+    seed_b: np.ndarray,
+    seed_wa: np.ndarray,
+    seed_wb: np.ndarray,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per node: distance to the nearest source (``inf`` beyond ``limit``) and that source
+    (-1 when none).
+
+    An indexed binary heap holding its keys ``(distance, source)`` (``hk``, ``hs``) beside
+    its nodes (``hn``); ``pos`` is each node's heap slot (-1 never queued, -2 settled). The
+    heap steps are written out in place: as helper functions (numba does not inline them)
+    the search took 25% longer.
+    """
+    n = len(indptr) - 1
+    dist = np.full(n, np.inf)
+    origin = np.full(n, -1, np.int64)
+    hk = np.empty(n, np.float64)
+    hs = np.empty(n, np.int64)
+    hn = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    size = 0
+    n_entries = 2 * len(seed_a)
+    q = 0  # the sources' entries first (q < n_entries), then the search
+    while True:
+        seeding = q < n_entries
+        if seeding:  # a source's entry node, as if along a one-link edge from the source
+            i, end = q >> 1, q & 1
+            q += 1
+            node = seed_a[i] if end == 0 else seed_b[i]
+            if node < 0:
+                continue
+            d, s, first, last = 0.0, i, 0, 1
+        else:
+            if size == 0:
+                break
+            node, d, s = hn[0], hk[0], hs[0]
+            pos[node] = -2
+            size -= 1
+            if size > 0:  # sift the last entry down from the root
+                lk, ls, ln = hk[size], hs[size], hn[size]
+                j = 0
+                while True:
+                    c = 2 * j + 1
+                    if c >= size:
+                        break
+                    if c + 1 < size and _less(hk[c + 1], hs[c + 1], hk[c], hs[c]):
+                        c += 1
+                    if not _less(hk[c], hs[c], lk, ls):
+                        break
+                    hk[j], hs[j], hn[j] = hk[c], hs[c], hn[c]
+                    pos[hn[j]] = j
+                    j = c
+                hk[j], hs[j], hn[j] = lk, ls, ln
+                pos[ln] = j
+            first, last = indptr[node], indptr[node + 1]
+        for e in range(first, last):
+            if seeding:
+                w = node
+                nd = seed_wa[i] if end == 0 else seed_wb[i]
+            else:
+                w = indices[e]
+                if pos[w] == -2:
+                    continue
+                nd = d + data[e]
+            if nd <= limit and _less(nd, s, dist[w], origin[w]):
+                dist[w] = nd
+                origin[w] = s
+                if pos[w] == -1:
+                    j = size
+                    size += 1
+                else:
+                    j = pos[w]
+                while j > 0:  # sift up
+                    p = (j - 1) >> 1
+                    if not _less(nd, s, hk[p], hs[p]):
+                        break
+                    hk[j], hs[j], hn[j] = hk[p], hs[p], hn[p]
+                    pos[hn[j]] = j
+                    j = p
+                hk[j], hs[j], hn[j] = nd, s, w
+                pos[w] = j
+    return dist, origin
+
+
+@kernel
+def prepare(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Targets by edge (a counting sort, stable): ``order`` (target of each sorted position),
+    the edges holding targets (``run_edge``, ascending) and where each one's targets start in
+    ``order`` (``run_start``, one more entry than ``run_edge``)."""
+    m = len(edge)
+    count = np.zeros(n_edges + 1, np.int64)
+    for t in range(m):
+        count[edge[t] + 1] += 1
+    n_runs = 0
+    for e in range(n_edges):
+        if count[e + 1] > 0:
+            n_runs += 1
+        count[e + 1] += count[e]
+    run_edge = np.empty(n_runs, np.int64)
+    run_start = np.empty(n_runs + 1, np.int64)
+    r = 0
+    for e in range(n_edges):
+        if count[e + 1] > count[e]:
+            run_edge[r] = e
+            run_start[r] = count[e]
+            r += 1
+    run_start[n_runs] = m
+    order = np.empty(m, np.int64)
+    for t in range(m):
+        e = edge[t]
+        order[count[e]] = t
+        count[e] += 1
+    return order, run_edge, run_start
+
+
+@kernel
+def nearest_pass(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    s_edge: np.ndarray,
+    s_to_u: np.ndarray,
+    s_to_v: np.ndarray,
+    s_acc: np.ndarray,
+    s_pos: np.ndarray,
+    run_edge: np.ndarray,
+    run_start: np.ndarray,
+    order: np.ndarray,
+    to_u: np.ndarray,
+    to_v: np.ndarray,
+    access: np.ndarray,
+    position: np.ndarray,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One source set's pass: per target the walk distance to the nearest source and its row.
+
+    Via the street nodes, ``min(d[u] + to_u, d[v] + to_v)`` (``u`` on a tie); then a source on
+    the target's own edge reached directly along it when strictly shorter (the lowest source
+    row among equal ones); then ``+ access``, and ``inf``/-1 beyond ``limit``. The targets come
+    sorted by edge (:func:`prepare`: ``to_u``, ``to_v``, ``access``, ``position`` are in that
+    order); the results are in the targets' own order.
+    """
+    a, b, wa, wb = seed_links(edge_u, edge_v, s_edge, s_to_u, s_to_v, s_acc)
+    dist, origin = multi_source_dijkstra(indptr, indices, data, a, b, wa, wb, limit)
+    m = len(order)
+    out_d = np.empty(m, np.float64)
+    out_s = np.empty(m, np.int64)
+    k = len(s_edge)
+    by_edge = np.argsort(s_edge, kind="mergesort")  # stable: source rows ascending per edge
+    q = 0
+    for r in range(len(run_edge)):
+        e = run_edge[r]
+        while q < k and s_edge[by_edge[q]] < e:
+            q += 1
+        q_end = q
+        while q_end < k and s_edge[by_edge[q_end]] == e:
+            q_end += 1
+        du, dv = dist[edge_u[e]], dist[edge_v[e]]
+        ou, ov = origin[edge_u[e]], origin[edge_v[e]]
+        if q == q_end and du == np.inf and dv == np.inf:  # an edge no source reaches
+            for p in range(run_start[r], run_start[r + 1]):
+                out_d[order[p]] = np.inf
+                out_s[order[p]] = -1
+            continue
+        for p in range(run_start[r], run_start[r + 1]):
+            x = du + to_u[p]
+            y = dv + to_v[p]
+            if x <= y:
+                best, who = x, ou
+            else:
+                best, who = y, ov
+            for qq in range(q, q_end):  # sources on this edge, by row: the first equal wins
+                i = by_edge[qq]
+                direct = abs(position[p] - s_pos[i]) + s_acc[i]
+                if direct < best:
+                    best, who = direct, i
+            total = best + access[p]
+            t = order[p]
+            if total <= limit:
+                out_d[t] = total
+                out_s[t] = who
+            else:
+                out_d[t] = np.inf
+                out_s[t] = -1
+        q = q_end
+    return out_d, out_s
+
+
+@kernel
+def per_source_dijkstra(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    seed_a: np.ndarray,
+    seed_b: np.ndarray,
+    seed_wa: np.ndarray,
+    seed_wb: np.ndarray,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each source's own bounded search, as CSR rows (``indptr``, node columns sorted,
+    distances); work per source follows the nodes it reaches, not the network."""
+    n = len(indptr) - 1
+    k = len(seed_a)
+    dist = np.full(n, np.inf)
+    hk = np.empty(n, np.float64)  # an indexed binary heap on distance, as above
+    hn = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    touched = np.empty(n, np.int64)  # the nodes this source reached, to reset after it
+    out_ptr = np.zeros(k + 1, np.int64)
+    out_col = np.empty(max(n, 16), np.int64)
+    out_val = np.empty(max(n, 16), np.float64)
+    nnz = 0
+    for i in range(k):
+        n_touched = 0
+        size = 0
+        q = 0
+        while True:
+            seeding = q < 2
+            if seeding:
+                end = q
+                q += 1
+                node = seed_a[i] if end == 0 else seed_b[i]
+                if node < 0:
+                    continue
+                d, first, last = 0.0, 0, 1
+            else:
+                if size == 0:
+                    break
+                node, d = hn[0], hk[0]
+                pos[node] = -2
+                size -= 1
+                if size > 0:
+                    lk, ln = hk[size], hn[size]
+                    j = 0
+                    while True:
+                        c = 2 * j + 1
+                        if c >= size:
+                            break
+                        if c + 1 < size and hk[c + 1] < hk[c]:
+                            c += 1
+                        if not hk[c] < lk:
+                            break
+                        hk[j], hn[j] = hk[c], hn[c]
+                        pos[hn[j]] = j
+                        j = c
+                    hk[j], hn[j] = lk, ln
+                    pos[ln] = j
+                first, last = indptr[node], indptr[node + 1]
+            for e in range(first, last):
+                if seeding:
+                    w = node
+                    nd = seed_wa[i] if end == 0 else seed_wb[i]
+                else:
+                    w = indices[e]
+                    if pos[w] == -2:
+                        continue
+                    nd = d + data[e]
+                if nd <= limit and nd < dist[w]:
+                    dist[w] = nd
+                    if pos[w] == -1:
+                        touched[n_touched] = w
+                        n_touched += 1
+                        j = size
+                        size += 1
+                    else:
+                        j = pos[w]
+                    while j > 0:
+                        p = (j - 1) >> 1
+                        if not nd < hk[p]:
+                            break
+                        hk[j], hn[j] = hk[p], hn[p]
+                        pos[hn[j]] = j
+                        j = p
+                    hk[j], hn[j] = nd, w
+                    pos[w] = j
+        if nnz + n_touched > len(out_col):
+            cap_out = max(2 * len(out_col), nnz + n_touched)
+            c2 = np.empty(cap_out, np.int64)
+            v2 = np.empty(cap_out, np.float64)
+            c2[:nnz] = out_col[:nnz]
+            v2[:nnz] = out_val[:nnz]
+            out_col, out_val = c2, v2
+        cols = np.sort(touched[:n_touched])
+        for r in range(n_touched):
+            c = cols[r]
+            out_col[nnz + r] = c
+            out_val[nnz + r] = max(dist[c], 1e-12)
+            dist[c] = np.inf
+            pos[c] = -1
+        nnz += n_touched
+        out_ptr[i + 1] = nnz
+    return out_ptr, out_col[:nnz].copy(), out_val[:nnz].copy()
+
+
+@kernel
+def pair_join(
+    nd_indptr: np.ndarray,
+    nd_indices: np.ndarray,
+    nd_data: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    s_edge: np.ndarray,
+    s_acc: np.ndarray,
+    s_pos: np.ndarray,
+    t_edge: np.ndarray,
+    t_to_u: np.ndarray,
+    t_to_v: np.ndarray,
+    t_acc: np.ndarray,
+    t_pos: np.ndarray,
+    n_nodes: int,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (source, target) pair within ``limit`` from the sources' node distances.
+
+    Per source row of ``nd`` (CSR of node distances): each reached node's distance plus the
+    offset and access of every target standing on an edge at that node (``(d + off) + acc``),
+    then the targets on the source's own edge reached directly along it
+    (``(|position difference| + source access) + target access``); per pair the minimum, kept
+    when ``<= limit`` and stored at least 1e-12. Returns rows, columns (targets ascending per
+    source) and distances. Work follows the pairs within reach; memory one float per target.
+    """
+    k = len(nd_indptr) - 1
+    m = len(t_edge)
+    n = n_nodes
+    # the targets at each node (both ends of their edge), as a CSR: node -> (target, offset)
+    at_ptr = np.zeros(n + 1, np.int64)
+    for t in range(m):
+        at_ptr[edge_u[t_edge[t]] + 1] += 1
+        at_ptr[edge_v[t_edge[t]] + 1] += 1
+    for j in range(n):
+        at_ptr[j + 1] += at_ptr[j]
+    fill = at_ptr[:-1].copy()
+    at_t = np.empty(2 * m, np.int64)
+    at_off = np.empty(2 * m, np.float64)
+    for t in range(m):
+        j = edge_u[t_edge[t]]
+        at_t[fill[j]] = t
+        at_off[fill[j]] = t_to_u[t]
+        fill[j] += 1
+        j = edge_v[t_edge[t]]
+        at_t[fill[j]] = t
+        at_off[fill[j]] = t_to_v[t]
+        fill[j] += 1
+    order, run_edge, run_start = prepare(t_edge, len(edge_u))
+    best = np.full(m, np.inf)
+    touched = np.empty(m, np.int64)
+    cap = max(16, 4 * m)
+    out_r = np.empty(cap, np.int64)
+    out_c = np.empty(cap, np.int64)
+    out_v = np.empty(cap, np.float64)
+    nnz = 0
+    for i in range(k):
+        n_t = 0
+        for q in range(nd_indptr[i], nd_indptr[i + 1]):
+            j = nd_indices[q]
+            d = nd_data[q]
+            for p in range(at_ptr[j], at_ptr[j + 1]):
+                t = at_t[p]
+                c = d + at_off[p] + t_acc[t]
+                if best[t] == np.inf:
+                    touched[n_t] = t
+                    n_t += 1
+                if c < best[t]:
+                    best[t] = c
+        r = np.searchsorted(run_edge, s_edge[i])
+        if r < len(run_edge) and run_edge[r] == s_edge[i]:
+            for p in range(run_start[r], run_start[r + 1]):
+                t = order[p]
+                c = abs(s_pos[i] - t_pos[t]) + s_acc[i] + t_acc[t]
+                if best[t] == np.inf:
+                    touched[n_t] = t
+                    n_t += 1
+                if c < best[t]:
+                    best[t] = c
+        if nnz + n_t > cap:
+            cap = max(2 * cap, nnz + n_t)
+            new_r = np.empty(cap, np.int64)
+            new_c = np.empty(cap, np.int64)
+            new_v = np.empty(cap, np.float64)
+            new_r[:nnz] = out_r[:nnz]
+            new_c[:nnz] = out_c[:nnz]
+            new_v[:nnz] = out_v[:nnz]
+            out_r, out_c, out_v = new_r, new_c, new_v
+        if 16 * n_t > m:  # many reached: a scan of all targets is cheaper than a sort
+            for t in range(m):
+                if best[t] != np.inf:
+                    if best[t] <= limit:
+                        out_r[nnz] = i
+                        out_c[nnz] = t
+                        out_v[nnz] = max(best[t], 1e-12)
+                        nnz += 1
+                    best[t] = np.inf
+        else:
+            cols = np.sort(touched[:n_t])
+            for x in range(n_t):
+                t = cols[x]
+                if best[t] <= limit:
+                    out_r[nnz] = i
+                    out_c[nnz] = t
+                    out_v[nnz] = max(best[t], 1e-12)
+                    nnz += 1
+                best[t] = np.inf
+    return out_r[:nnz].copy(), out_c[:nnz].copy(), out_v[:nnz].copy()

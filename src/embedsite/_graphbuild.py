@@ -58,15 +58,16 @@ class Segments:
     """The straight segments of every edge, indexed for exact nearest-segment queries.
 
     The index is a pyramid of uniform grids (``_snap_kernel``): level 0 has square cells
-    about one typical segment wide (at least 5 m, and wide enough that there are at most
-    about four cells per segment), each next level cells twice as wide, up to a grid of 2 x
-    2 cells; every cell lists the segments that come within ``eps`` of it. A point scans
-    its cell and rings of cells around it, keeping the nearest segment seen (exact
-    distance), until the best distance is below the distance to the edge of the block
-    scanned (no segment never seen can be nearer) or the block's edge passes
-    ``max_distance``. Far from every street the search goes up a level after ``rings``
-    rings, so its cost stays bounded. Exact ties go to the lowest segment. An STRtree of
-    the segments is built only to measure the few far points an error message names.
+    about one and a half typical segments wide (10 to 60 m, and wide enough that there are
+    at most about ``_CELLS_PER_SEGMENT`` = 8 cells per segment), each next level cells
+    twice as wide, up to a grid of 2 x 2 cells; every cell lists the segments that come
+    within ``eps`` of it. A point scans its cell and rings of cells around it, keeping the
+    nearest segment seen (exact distance), until the best distance is below the distance
+    to the edge of the block scanned (no segment never seen can be nearer) or the block's
+    edge passes ``max_distance``. Far from every street the search goes up a level after
+    ``rings`` rings, so its cost stays bounded. Exact ties go to the lowest segment. An
+    STRtree of the segments is built only to measure the few far points an error message
+    names.
     """
 
     start: np.ndarray  # (k, 2) first point of each segment

@@ -29,7 +29,7 @@ How :func:`solve_pmedian` proves optimality, in order:
    beyond the level that holds ``n - p + 1`` sites) enter the model; its optimum is then a
    lower bound. If the answer serves a client beyond its cap, those caps are raised to the
    answer's distances and the model is solved again, until the bound meets the incumbent.
-   Solved by HiGHS (highspy, one thread, warm started from the incumbent).
+   Solved by HiGHS (highspy, its default thread count, warm started from the incumbent).
 
 With integer weighted costs the search stops when ``objective - bound < 1`` (the optimum is
 an integer), otherwise at a relative gap of ``1e-7`` or the ``mip_gap`` asked for.

@@ -202,3 +202,24 @@ def candidates_on(net, *, step: int = 10, allowed: str = "") -> gpd.GeoDataFrame
         allowed_types=allowed,
         land_use=None,
     )
+
+
+@st.composite
+def small_integer_pmedian(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
+    """A tiny p-median with integer costs 0-40 (ties likely) and weights 1-3."""
+    m = draw(st.integers(2, 9))
+    n = draw(st.integers(2, 8))
+    cost = np.array(draw(st.lists(st.integers(0, 40), min_size=m * n, max_size=m * n)), float)
+    w = np.array(draw(st.lists(st.integers(1, 3), min_size=m, max_size=m)), float)
+    p = draw(st.integers(1, n - 1))
+    return cost.reshape(m, n), w, p
+
+
+def pmedian_optima(cost: np.ndarray, w: np.ndarray, p: int) -> tuple[float, list[set[int]]]:
+    """The p-median optimum by enumeration, and every set of ``p`` sites reaching it."""
+    vals = {
+        s: float(w @ cost[:, list(s)].min(axis=1))
+        for s in itertools.combinations(range(cost.shape[1]), p)
+    }
+    opt = min(vals.values())
+    return opt, [set(s) for s, v in vals.items() if v == opt]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from siting_helpers import pmedian_optima, small_integer_pmedian
 
 import embedsite.siting._pmedian_bb as bb
 import embedsite.siting._pmedian_exact as pe
@@ -290,34 +291,15 @@ def test_bad_input_raises(kwargs: dict, match: str) -> None:
 # ----------------------------------------------------------- Lagrangian branch-and-bound
 
 
-@st.composite
-def _small_integer(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
-    m = draw(st.integers(2, 9))
-    n = draw(st.integers(2, 8))
-    cost = np.array(draw(st.lists(st.integers(0, 40), min_size=m * n, max_size=m * n)), float)
-    w = np.array(draw(st.lists(st.integers(1, 3), min_size=m, max_size=m)), float)
-    p = draw(st.integers(1, n - 1))
-    return cost.reshape(m, n), w, p
-
-
-def _all_optima(cost: np.ndarray, w: np.ndarray, p: int) -> tuple[float, list[set[int]]]:
-    vals = {
-        s: float(w @ cost[:, list(s)].min(axis=1))
-        for s in itertools.combinations(range(cost.shape[1]), p)
-    }
-    opt = min(vals.values())
-    return opt, [set(s) for s, v in vals.items() if v == opt]
-
-
 @settings(max_examples=80, deadline=None)
-@given(_small_integer(), st.booleans(), st.booleans())
+@given(small_integer_pmedian(), st.booleans(), st.booleans())
 def test_branch_and_bound_proves_the_brute_force_optimum(
     inst: tuple[np.ndarray, np.ndarray, int], good_start: bool, enumerate_leaves: bool
 ) -> None:
     cost, w, p = inst
     # without enumeration every node is bounded and branched (the logic under test)
     work = bb._ENUM_WORK if enumerate_leaves else 0.0
-    opt, optima = _all_optima(cost, w, p)
+    opt, optima = pmedian_optima(cost, w, p)
     start = np.array(sorted(optima[0])) if good_start else np.argsort(w @ cost)[::-1][:p]
     saved, bb._ENUM_WORK = bb._ENUM_WORK, work
     try:
@@ -331,11 +313,11 @@ def test_branch_and_bound_proves_the_brute_force_optimum(
 
 
 @settings(max_examples=80, deadline=None)
-@given(_small_integer())
+@given(small_integer_pmedian())
 def test_node_bound_and_fixing_keep_every_optimum(inst: tuple[np.ndarray, np.ndarray, int]) -> None:
     """Bound <= optimum; no optimal site closed; every opened site in every optimum."""
     cost, w, p = inst
-    opt, optima = _all_optima(cost, w, p)
+    opt, optima = pmedian_optima(cost, w, p)
     wc = w[:, None] * cost
     lam = wc.min(axis=1)
     # target just above the optimum: "better" solutions are exactly the optimal ones
@@ -350,12 +332,12 @@ def test_node_bound_and_fixing_keep_every_optimum(inst: tuple[np.ndarray, np.nda
 
 
 @settings(max_examples=60, deadline=None)
-@given(_small_integer())
+@given(small_integer_pmedian())
 def test_root_lagrangian_fixing_keeps_every_optimum(
     inst: tuple[np.ndarray, np.ndarray, int],
 ) -> None:
     cost, w, p = inst
-    opt, optima = _all_optima(cost, w, p)
+    opt, optima = pmedian_optima(cost, w, p)
     lag = pe._lagrangian(
         cost, w, p, opt + 1.0, 0.5, cost.min(axis=1) * w, max_iter=200, deadline=np.inf
     )

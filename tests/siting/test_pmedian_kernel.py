@@ -8,12 +8,12 @@ without ties they take the same steps and fix the same sites.
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from siting_helpers import pmedian_optima, small_integer_pmedian
 
 import embedsite.siting._pmedian_bb as bb
 import embedsite.siting._pmedian_exact as pe
@@ -161,25 +161,6 @@ def _tie_free(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, float]:
     return cost, w, p, draw(st.floats(1.0, 1.3))
 
 
-@st.composite
-def _small_integer(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
-    m = draw(st.integers(2, 9))
-    n = draw(st.integers(2, 8))
-    cost = np.array(draw(st.lists(st.integers(0, 40), min_size=m * n, max_size=m * n)), float)
-    w = np.array(draw(st.lists(st.integers(1, 3), min_size=m, max_size=m)), float)
-    p = draw(st.integers(1, n - 1))
-    return cost.reshape(m, n), w, p
-
-
-def _all_optima(cost: np.ndarray, w: np.ndarray, p: int) -> tuple[float, list[set[int]]]:
-    vals = {
-        s: float(w @ cost[:, list(s)].min(axis=1))
-        for s in itertools.combinations(range(cost.shape[1]), p)
-    }
-    opt = min(vals.values())
-    return opt, [set(s) for s, v in vals.items() if v == opt]
-
-
 def _heuristic_ub(cost: np.ndarray, w: np.ndarray, p: int, factor: float) -> float:
     sel = np.argsort(w @ cost)[:p]
     return factor * float(w @ cost[:, sel].min(axis=1))
@@ -255,7 +236,7 @@ def test_node_kernel_equals_the_numpy_subgradient(
 
 
 @settings(max_examples=120, deadline=None)
-@given(_small_integer(), st.integers(0, 2))
+@given(small_integer_pmedian(), st.integers(0, 2))
 def test_node_kernel_with_caps_keeps_every_optimum(
     inst: tuple[np.ndarray, np.ndarray, int], n_open: int
 ) -> None:
@@ -273,7 +254,7 @@ def test_node_kernel_with_caps_keeps_every_optimum(
     free = np.arange(n_open, n)
     base = cost[:, forced].min(axis=1) if forced else np.full(len(w), np.inf)
     capped = np.minimum(cost[:, free], base[:, None])
-    opt, optima = _all_optima(capped, w, p)
+    opt, optima = pmedian_optima(capped, w, p)
     cap = w * base
     lam = np.minimum(w * capped.min(axis=1) * 1.2, cap)
     low, dead, opened, lam_b, sites, freq = bb._node_bound(
@@ -290,13 +271,13 @@ def test_node_kernel_with_caps_keeps_every_optimum(
 
 
 @settings(max_examples=120, deadline=None)
-@given(_small_integer(), st.booleans(), st.sampled_from([0, 1, 3]))
+@given(small_integer_pmedian(), st.booleans(), st.sampled_from([0, 1, 3]))
 def test_compiled_tree_proves_the_brute_force_optimum(
     inst: tuple[np.ndarray, np.ndarray, int], good_start: bool, iters: int
 ) -> None:
     """Few subgradient steps per node: the tree branches deep and must still be exact."""
     cost, w, p = inst
-    opt, optima = _all_optima(cost, w, p)
+    opt, optima = pmedian_optima(cost, w, p)
     start = np.array(sorted(optima[0])) if good_start else np.argsort(w @ cost)[::-1][:p]
     saved = bb._ITERS, bb._ENUM_WORK
     bb._ITERS, bb._ENUM_WORK = max(iters, 1), (0.0 if iters else 1e9)
@@ -319,7 +300,7 @@ def test_compiled_tree_with_relative_tolerance(
     if cost.shape[1] > 14:
         cost = cost[:, :14]
         p = min(p, 13)
-    opt = _all_optima(cost, w, p)[0]
+    opt = pmedian_optima(cost, w, p)[0]
     start = np.argsort(w @ cost)[::-1][:p]
     res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), (1e-16, 1e-7), np.inf)
     assert res.proven

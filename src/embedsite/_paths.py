@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,26 @@ class NearestSource:
     source: np.ndarray
 
 
+class _Snapped(NamedTuple):
+    """The snap columns the kernels read (``PedestrianNetwork.snap`` output) as arrays."""
+
+    edge: np.ndarray
+    to_u: np.ndarray
+    to_v: np.ndarray
+    access: np.ndarray
+    position: np.ndarray
+
+
+def _snapped(points: pd.DataFrame) -> _Snapped:
+    return _Snapped(
+        points["edge"].to_numpy(np.int64),
+        points["to_u_m"].to_numpy(float),
+        points["to_v_m"].to_numpy(float),
+        points["access_m"].to_numpy(float),
+        points["position_m"].to_numpy(float),
+    )
+
+
 @dataclass(frozen=True)
 class Targets:
     """Snapped targets as plain arrays, prepared once for many :func:`nearest_source` calls.
@@ -69,7 +90,8 @@ class Targets:
 
 def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarray) -> Targets:
     """The arrays of snapped ``targets`` (``PedestrianNetwork.snap`` output) for the engine."""
-    edge = targets["edge"].to_numpy(np.int64)
+    t = _snapped(targets)
+    edge = t.edge
     if len(edge) and not (edge.min() >= 0 and edge.max() < len(edge_u)):
         raise InputError(
             f"targets name edges {edge.min()}..{edge.max()} but the network has {len(edge_u)}: "
@@ -80,10 +102,10 @@ def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarra
         order=order,
         run_edge=run_edge,
         run_start=run_start,
-        to_u=targets["to_u_m"].to_numpy(float)[order],
-        to_v=targets["to_v_m"].to_numpy(float)[order],
-        access=targets["access_m"].to_numpy(float)[order],
-        position=targets["position_m"].to_numpy(float)[order],
+        to_u=t.to_u[order],
+        to_v=t.to_v[order],
+        access=t.access[order],
+        position=t.position[order],
     )
 
 
@@ -115,17 +137,18 @@ def nearest_source(
     n_t = len(t)
     if len(sources) == 0 or n_t == 0:
         return NearestSource(np.full(n_t, np.inf), np.full(n_t, -1, dtype=np.int64))
+    s = _snapped(sources)
     distance, source = _kernel.nearest_pass(
         csr.indptr,
         csr.indices,
         csr.data,
         edge_u,
         edge_v,
-        sources["edge"].to_numpy(np.int64),
-        sources["to_u_m"].to_numpy(float),
-        sources["to_v_m"].to_numpy(float),
-        sources["access_m"].to_numpy(float),
-        sources["position_m"].to_numpy(float),
+        s.edge,
+        s.to_u,
+        s.to_v,
+        s.access,
+        s.position,
         t.run_edge,
         t.run_start,
         t.order,
@@ -161,14 +184,8 @@ def source_node_distances(
     k = len(sources)
     if k == 0:
         return sparse.csr_array((0, n))
-    a, b, wa, wb = _kernel.seed_links(
-        edge_u,
-        edge_v,
-        sources["edge"].to_numpy(np.int64),
-        sources["to_u_m"].to_numpy(float),
-        sources["to_v_m"].to_numpy(float),
-        sources["access_m"].to_numpy(float),
-    )
+    s = _snapped(sources)
+    a, b, wa, wb = _kernel.seed_links(edge_u, edge_v, s.edge, s.to_u, s.to_v, s.access)
     ptrs, cols, vals = [], [], []
     starts: Iterable[int] = range(0, k, block)
     if show_progress() and k > block:
@@ -213,20 +230,21 @@ def pair_distances(
     if k == 0 or m == 0:
         return sparse.coo_array((k, m))
     csr = sparse.csr_array(node_dist)
+    s, t = _snapped(sources), _snapped(targets)
     rows, cols, vals = _kernel.pair_join(
         csr.indptr,
         csr.indices,
         csr.data,
         edge_u,
         edge_v,
-        sources["edge"].to_numpy(np.int64),
-        sources["access_m"].to_numpy(float),
-        sources["position_m"].to_numpy(float),
-        targets["edge"].to_numpy(np.int64),
-        targets["to_u_m"].to_numpy(float),
-        targets["to_v_m"].to_numpy(float),
-        targets["access_m"].to_numpy(float),
-        targets["position_m"].to_numpy(float),
+        s.edge,
+        s.access,
+        s.position,
+        t.edge,
+        t.to_u,
+        t.to_v,
+        t.access,
+        t.position,
         int(node_dist.shape[1]),
         float(limit),
     )

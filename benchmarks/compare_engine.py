@@ -31,7 +31,6 @@ import argparse
 import logging
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ import pandas as pd
 
 import embedsite.network as en
 from bench_coverage import LIMIT, N_RES, QUICK, RES_MAX_M, embedsite_run, facilities, random_snapped
-from bench_network import FILES, machine, show
+from bench_network import FILES, machine, show, timed
 from embedsite._paths import source_node_distances
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -59,30 +58,24 @@ def _scipy_run(csr, u, v, per_type, res) -> np.ndarray:
                             for s in per_type])  # fmt: skip
 
 
-def _timed(fn: Any) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
 def one(name: str, rounds: int) -> dict[str, Any]:
     net = en.from_osm_file(FILES[name])
     csr, (u, v) = net.csr, net.edge_nodes
     per_type, _ = facilities(net)
     _, res = random_snapped(net, N_RES, RES_MAX_M, seed=2)
     everyone = pd.concat(per_type)
-    t_cold, _ = _timed(lambda: embedsite_run(csr, u, v, per_type, res))
-    t_cold_nodes, _ = _timed(lambda: source_node_distances(csr, u, v, everyone, limit=LIMIT))
+    t_cold, _ = timed(lambda: embedsite_run(csr, u, v, per_type, res), 1)
+    t_cold_nodes, _ = timed(lambda: source_node_distances(csr, u, v, everyone, limit=LIMIT), 1)
     times: dict[str, list[float]] = {k: [] for k in ("kernel", "scipy", "nk", "ns")}
     for _ in range(rounds):
-        t, d_k = _timed(lambda: embedsite_run(csr, u, v, per_type, res))
+        t, d_k = timed(lambda: embedsite_run(csr, u, v, per_type, res), 1)
         times["kernel"].append(t)
-        t, d_s = _timed(lambda: _scipy_run(csr, u, v, per_type, res))
+        t, d_s = timed(lambda: _scipy_run(csr, u, v, per_type, res), 1)
         times["scipy"].append(t)
         np.testing.assert_allclose(d_k, d_s, rtol=0, atol=1e-9)
-        t, n_k = _timed(lambda: source_node_distances(csr, u, v, everyone, limit=LIMIT))
+        t, n_k = timed(lambda: source_node_distances(csr, u, v, everyone, limit=LIMIT), 1)
         times["nk"].append(t)
-        t, n_s = _timed(lambda: _scipy_source_node_distances(csr, u, v, everyone, limit=LIMIT))
+        t, n_s = timed(lambda: _scipy_source_node_distances(csr, u, v, everyone, limit=LIMIT), 1)
         times["ns"].append(t)
         assert (n_k != n_s).nnz == 0
     med = {k: statistics.median(x) for k, x in times.items()}

@@ -320,6 +320,11 @@ def _finish(
     return PMedianSolution(selected, obj, min(bound, obj), status, time.perf_counter() - t0, stats)
 
 
+def _delta(red: _Reduced, ub: float) -> float:
+    """How far below ``ub`` a better plan must be: 1 with integer costs, else relative."""
+    return _INT_DELTA if red.integral else _REL_TOL * max(abs(ub), 1e-9)
+
+
 def _trivial(red: _Reduced) -> tuple[np.ndarray, float] | None:
     """Columns and reduced bound when there is nothing to choose, else None.
 
@@ -420,7 +425,7 @@ def _lagrangian_polish(
     """
     k = red.p
     t1 = time.perf_counter()
-    delta = _INT_DELTA if red.integral else _REL_TOL * max(abs(obj), 1e-9)
+    delta = _delta(red, obj)
     lag = _lagrangian(
         C, ww, k, obj, delta, ww * _nearest_two(C, sel)[0],
         max_iter=1000, deadline=t1 + max(t1 - t0, 0.02),
@@ -621,7 +626,7 @@ def solve_pmedian(
 
     def tolerance(ub: float) -> tuple[float, float]:
         """(delta: prove ub - lb <= delta, default delta)."""
-        base = _INT_DELTA if red.integral else _REL_TOL * max(abs(ub), 1e-9)
+        base = _delta(red, ub)
         return (base if mip_gap is None else max(base, mip_gap * abs(ub))), base
 
     delta, _ = tolerance(ub)

@@ -169,12 +169,6 @@ class Segments:
         _, s = self._geos["tree"].query_nearest(shapely.points(xy), all_matches=False)
         return np.asarray(s, dtype=np.int64)
 
-    def project(self, xy: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Project points onto segments: drawn distance along the edge, the foot, the distance."""
-        xy = np.ascontiguousarray(xy, dtype=float).reshape(-1, 2)
-        seg = np.ascontiguousarray(seg, dtype=np.int64)
-        return _snap_kernel.project(xy, seg, self.start, self.vector, self.offset)
-
     def columns(
         self, xy: np.ndarray, seg: np.ndarray, length: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -311,7 +311,7 @@ def project(
     offset: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drawn distance along the edge, the foot and the distance of each point's projection
-    onto its segment (as ``Segments.project`` does in numpy)."""
+    onto its segment (as the numpy projection it replaced; tests/test_snap.py checks it)."""
     n = seg.shape[0]
     along = np.empty(n)
     foot = np.empty((n, 2))

@@ -234,3 +234,19 @@ def test_dominance_in_blocks_equals_one_block_and_a_direct_check(inst, chunk):
     sub = (A[:, None, :] <= A[None, :, :]).all(axis=2)  # sub[k, i]: N_k within N_i
     direct = ((sub.T & (rank[None, :] < rank[:, None])) & ~np.eye(len(A), dtype=bool)).any(1)
     assert np.array_equal(got, direct)
+
+
+def test_highs_start_handed_back_is_not_taken_for_the_optimum():
+    """HiGHS 1.16 reported objective 19 on this instance's reduced core but returned the
+    greedy start (cost 20) as its solution; solve_mip must return an x of its objective."""
+    rng = np.random.default_rng(165808)
+    n, m = int(rng.integers(5, 60)), int(rng.integers(3, 20))
+    clients, sites = rng.uniform(0, 2000, (n, 2)), rng.uniform(0, 2000, (m, 2))
+    cost = np.hypot(*(clients[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    cost = cost[(cost <= 481).any(axis=1)]
+    site_cost = rng.integers(1, 5, m).astype(float)
+    full, _ = _milp_cover((cost <= 481).astype(float), site_cost)
+    res = LSCP.from_cost_matrix(cost, radius=481, site_cost=site_cost).solve()
+    assert full == 19.0
+    assert res.status == "optimal" and res.objective == pytest.approx(full)
+    assert float(site_cost[np.asarray(res.selected, dtype=int)].sum()) == pytest.approx(full)

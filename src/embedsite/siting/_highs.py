@@ -164,6 +164,19 @@ def solve_mip(
     else:
         bound = float(info.objective_function_value) if has_x else np.nan
     objective = float(info.objective_function_value) if has_x else np.nan
+    if start is not None and x is not None:
+        value = float(np.dot(c, x)) + float(offset)
+        if abs(value - objective) > 1e-6 * max(1.0, abs(objective)):
+            # HiGHS 1.16 can report a better objective than the start yet hand back the start
+            # given to setSolution as its solution (seen on small set covers that presolve
+            # solves): the x is not that objective's, so solve again without the start
+            log.debug("HiGHS returned the start (%s) for objective %s; re-solving", value,
+                      objective)  # fmt: skip
+            return solve_mip(
+                c, A, row_lower, row_upper, col_lower, col_upper, integer, maximize=maximize,
+                offset=offset, time_limit=time_limit, mip_gap=mip_gap, start=None,
+                abs_gap=abs_gap,
+            )  # fmt: skip
     runtime = time.perf_counter() - t0
     log.debug("HiGHS: %s, objective %s, bound %s, %.3f s", state, objective, bound, runtime)
     return MipOutcome(x, objective, bound, state, runtime, int(getattr(info, "mip_node_count", 0)))

@@ -1,14 +1,15 @@
 """Benchmark stage 3: walk distance from every resident to the nearest facility of each type.
 
-Compares embedsite's engine (``embedsite._paths.nearest_source``, one bounded multi-source
-pass per type, exact from snap positions) with what a user would do instead, in one process:
+Compares embedsite's engine (``embedsite._paths.nearest_sources`` as ``coverage.compute``
+calls it: one bounded multi-source search per type, then one pass over the residents for all
+types, exact from snap positions) with what a user would do instead, in one process:
 
 (a) networkx ``single_source_dijkstra_path_length`` with a cutoff from every facility's nearest
     node, then per resident the min over facilities from its nearest node (node to node);
 (a') the same as an analyst writes it end to end (``nx_single_analyst``): osmnx nearest nodes
     of residents and facilities, one cutoff Dijkstra per facility, and per facility a pandas
     ``residents["node"].map(dist)`` keeping the minimum per type; against embedsite end to
-    end from the raw points (``embedsite_e2e``: snap both, then the 10 passes);
+    end from the raw points (``embedsite_e2e``: snap both, then the engine);
 (b) networkx ``multi_source_dijkstra_path_length`` per type from the facilities' nearest nodes;
 (d) pandana: ``Network`` + ``precompute`` + ``set_pois`` + ``nearest_pois`` + ``get_node_ids``.
 
@@ -53,7 +54,7 @@ from pyproj import Transformer
 
 import embedsite.network as en
 from bench_network import FILES, machine, show, timed
-from embedsite._paths import nearest_source, prepare_targets
+from embedsite._paths import nearest_source, nearest_sources, prepare_targets
 
 NAMES = ("Nanjing", "Chengdu", "Andorra")
 QUICK = ("Nanjing",)
@@ -75,20 +76,24 @@ def random_snapped(net: en.PedestrianNetwork, n: int, max_m: float, seed: int):
     return pts, net.snap(pts, max_distance=max_m, on_far="drop")
 
 
-def facilities(net: en.PedestrianNetwork, seed: int = 1) -> tuple[list[pd.DataFrame], np.ndarray]:
-    """10 types x 50 snapped facilities, and their original (x, y) for the node-based peers."""
+GROUPS = np.repeat(np.arange(N_TYPES), N_FAC)  # facility type of each facility row
+LIMITS = np.full(N_TYPES, LIMIT)
+
+
+def facilities(net: en.PedestrianNetwork, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    """10 types x 50 snapped facilities (type ``GROUPS``, one table as ``Facilities.points``),
+    and their original (x, y) for the node-based peers."""
     pts, snapped = random_snapped(net, 40 * N_TYPES * N_FAC, FAC_MAX_M, seed)
     snapped = snapped.iloc[: N_TYPES * N_FAC]
     assert len(snapped) == N_TYPES * N_FAC, "too few facility points near a street"
     xy = shapely.get_coordinates(pts.loc[snapped.index].to_numpy())
-    return [snapped.iloc[i * N_FAC : (i + 1) * N_FAC] for i in range(N_TYPES)], xy
+    return snapped, xy
 
 
-def embedsite_run(csr, u, v, per_type, res) -> np.ndarray:
-    """As ``coverage.compute``: the residents' arrays prepared once, one pass per type."""
+def embedsite_run(csr, u, v, fac, res) -> np.ndarray:
+    """As ``coverage.compute``: the residents' arrays prepared once, one call for all types."""
     targets = prepare_targets(res, u, v)
-    return np.column_stack([nearest_source(csr, u, v, s, targets, limit=LIMIT).distance
-                            for s in per_type])  # fmt: skip
+    return nearest_sources(csr, u, v, fac, GROUPS, targets, limits=LIMITS).distance
 
 
 def nx_single(G, node_ids, fac_xy, res_node) -> np.ndarray:
@@ -121,12 +126,11 @@ def nx_single_analyst(G, fac_xy, res_xy) -> np.ndarray:
 
 
 def embedsite_e2e(net, fac_pts, res_pts) -> np.ndarray:
-    """embedsite end to end, from the raw points: snap facilities and residents, 10 passes."""
+    """embedsite end to end, from the raw points: snap facilities and residents, then the engine."""
     fac = net.snap(fac_pts, max_distance=FAC_MAX_M)
     res = net.snap(res_pts, max_distance=RES_MAX_M, on_far="drop")
     csr, (u, v) = net.csr, net.edge_nodes
-    per_type = [fac.iloc[i * N_FAC : (i + 1) * N_FAC] for i in range(N_TYPES)]
-    return embedsite_run(csr, u, v, per_type, res)
+    return embedsite_run(csr, u, v, fac, res)
 
 
 def nx_multi(G, node_ids, fac_xy, res_node) -> np.ndarray:
@@ -169,11 +173,11 @@ def diff_stats(exact: np.ndarray, other: np.ndarray) -> tuple[float, float, floa
 def bench_city(name: str, repeat: int, peer_repeat: int) -> dict[str, Any]:
     net = en.from_osm_file(FILES[name])
     csr, (u, v) = net.csr, net.edge_nodes
-    per_type, fac_xy = facilities(net)
+    fac, fac_xy = facilities(net)
     pts, _ = random_snapped(net, N_RES, RES_MAX_M, seed=2)
     t_snap, res = timed(lambda: net.snap(pts, max_distance=RES_MAX_M, on_far="drop"), repeat)
     res_xy = shapely.get_coordinates(pts.loc[res.index].to_numpy())
-    t_es, d_es = timed(lambda: embedsite_run(csr, u, v, per_type, res), repeat)
+    t_es, d_es = timed(lambda: embedsite_run(csr, u, v, fac, res), repeat)
 
     G = net.to_networkx()
     node_ids = net.nodes.index.to_numpy()
@@ -288,7 +292,7 @@ def growth_one(n_nodes: int) -> dict[str, Any]:
     gc.collect()
     rss_net = rss_mb()  # after the build's transient GeoDataFrames are gone
     csr, (u, v) = net.csr, net.edge_nodes
-    per_type, _ = facilities(net)  # also builds the snapping index (not timed below)
+    fac, _ = facilities(net)  # also builds the snapping index (not timed below)
     mb_index = hwm_mb()
     minx, miny, maxx, maxy = net.nodes.total_bounds
     rng = np.random.default_rng(2)
@@ -301,7 +305,7 @@ def growth_one(n_nodes: int) -> dict[str, Any]:
     t_snap, mb_snap = time.perf_counter() - t0, hwm_mb()
     rss_snap = rss_mb()
     t0 = time.perf_counter()
-    d = embedsite_run(csr, u, v, per_type, res)
+    d = embedsite_run(csr, u, v, fac, res)
     t_cov = time.perf_counter() - t0
     side = round(n_nodes**0.5)
     peak = hwm_mb()
@@ -315,7 +319,7 @@ def growth_one(n_nodes: int) -> dict[str, Any]:
         )
         G.add_edges_from(zip(u.tolist(), v.tolist(), [{"length": BLOCK}] * len(u),
                              strict=True))  # fmt: skip
-        fac_xy = np.vstack([shapely.get_coordinates(s.geometry.to_numpy()) for s in per_type])
+        fac_xy = shapely.get_coordinates(fac.geometry.to_numpy())
         res_xy = shapely.get_coordinates(pts.to_numpy())
         t0 = time.perf_counter()
         nx_single_analyst(G, fac_xy, res_xy)

@@ -19,10 +19,12 @@ from embedsite._graphbuild import adjacency, ranges
 from embedsite._paths import (
     NearestSource,
     nearest_source,
+    nearest_sources,
     pair_distances,
     prepare_targets,
     source_node_distances,
 )
+from embedsite.errors import InputError
 from test_network import _insert_points
 
 
@@ -363,6 +365,40 @@ def _per_source_nodes(csr, u, v, sources, limit):
     nd = _scipy_source_node_distances(csr, u, v, sources, limit=limit).toarray()
     nd[nd == 0] = np.inf
     return nd
+
+
+@settings(max_examples=120, deadline=None)
+@given(_edge_graph(), st.data())
+def test_several_sets_equal_one_set_at_a_time(case, data):
+    """Every set of one nearest_sources call equals its own search (rows mapped back), and
+    its distances the scipy engine's, whatever the sets' sizes, order and limits."""
+    csr, u, v, sources, targets, _ = case
+    k = data.draw(st.integers(1, 4))
+    groups = np.array(data.draw(st.lists(st.integers(-1, k - 1), min_size=len(sources),
+                                         max_size=len(sources))), dtype=np.int64)  # fmt: skip
+    limits = np.array(data.draw(st.lists(st.sampled_from([np.inf, 0.0]) | st.integers(0, 40)
+                                         .map(float), min_size=k, max_size=k)))  # fmt: skip
+    got = nearest_sources(csr, u, v, sources, groups, targets, limits=limits)
+    assert got.distance.shape == got.source.shape == (len(targets), k)
+    for j in range(k):
+        rows = np.flatnonzero(groups == j)
+        one = nearest_source(csr, u, v, sources.iloc[rows], targets, limit=limits[j])
+        np.testing.assert_array_equal(got.distance[:, j], one.distance)
+        np.testing.assert_array_equal(got.source[:, j], np.append(rows, -1)[one.source])
+        ref = _scipy_nearest_source(csr, u, v, sources.iloc[rows], targets, limit=limits[j])
+        np.testing.assert_array_equal(got.distance[:, j], ref.distance)
+
+
+def test_several_sets_reject_bad_groups_and_limits(nanjing_net):
+    snapped = _random_points(nanjing_net, 30, seed=4)
+    u, v = nanjing_net.edge_nodes
+    src, tgt = snapped.iloc[:10], snapped.iloc[10:]
+    with pytest.raises(InputError, match="groups has 3 entries for 10 sources"):
+        nearest_sources(nanjing_net.csr, u, v, src, np.zeros(3), tgt, limits=[100.0])
+    with pytest.raises(InputError, match="groups name set 2 but only 2 limits"):
+        nearest_sources(nanjing_net.csr, u, v, src, np.full(10, 2), tgt, limits=[1.0, 2.0])
+    with pytest.raises(InputError, match="limits must be walk distances"):
+        nearest_sources(nanjing_net.csr, u, v, src, np.zeros(10), tgt, limits=[np.nan])
 
 
 @settings(max_examples=150, deadline=None)

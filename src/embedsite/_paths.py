@@ -9,13 +9,15 @@ resident) on edge ``(u, v)`` at ``to_u``/``to_v`` with access ``a`` is at
 along it. Nothing is dense in sources x targets.
 
 The searches and the per-target pass are compiled kernels (:mod:`embedsite._paths_kernel`,
-numba) working on the CSR arrays directly: one call per source set, no Python step per node,
-source or target.
+numba) working on the CSR arrays directly, with no Python step per node, source or target.
+:func:`nearest_sources` answers several source sets (the facility types of a coverage run) in
+one call: one search per set into a (nodes, sets) block, then a single pass over the targets
+that writes every set's answer for a target at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -31,6 +33,7 @@ __all__ = [
     "NearestSource",
     "Targets",
     "nearest_source",
+    "nearest_sources",
     "pair_distances",
     "prepare_targets",
     "source_node_distances",
@@ -133,22 +136,82 @@ def nearest_source(
     limit
         Largest walk distance of interest (the walk radius); farther is ``inf``.
     """
+    block = nearest_sources(
+        csr, edge_u, edge_v, sources, np.zeros(len(sources), np.int64), targets, limits=[limit]
+    )
+    return NearestSource(block.distance[:, 0].copy(), block.source[:, 0].astype(np.int64))
+
+
+def nearest_sources(
+    csr: sparse.csr_array,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    sources: pd.DataFrame,
+    groups: np.ndarray,
+    targets: pd.DataFrame | Targets,
+    *,
+    limits: Sequence[float] | np.ndarray,
+) -> NearestSource:
+    """:func:`nearest_source` for several source sets at once (one per facility type).
+
+    One bounded search per set, then a single pass over the targets that writes every set's
+    answer for a target at once: the per-target work, most of a pass, is shared by the sets.
+
+    Parameters
+    ----------
+    csr, edge_u, edge_v
+        As :func:`nearest_source`.
+    sources
+        Snapped points of every set, one table.
+    groups
+        Set of each row of ``sources`` (``0 .. len(limits) - 1``; -1 leaves a row out).
+    targets
+        Snapped targets, or :func:`prepare_targets`' arrays.
+    limits
+        Largest walk distance of interest per set.
+
+    Returns
+    -------
+    NearestSource
+        ``distance``: float64 ``(targets, sets)``; ``source``: int32 ``(targets, sets)``, the
+        row of ``sources`` of each target's nearest source in each set, -1 when none is within
+        the set's limit. Column ``j`` equals :func:`nearest_source` of
+        ``sources[groups == j]`` (rows mapped back), exactly.
+    """
     t = targets if isinstance(targets, Targets) else prepare_targets(targets, edge_u, edge_v)
-    n_t = len(t)
-    if len(sources) == 0 or n_t == 0:
-        return NearestSource(np.full(n_t, np.inf), np.full(n_t, -1, dtype=np.int64))
+    limits = np.asarray(limits, dtype=float).reshape(-1)
+    groups = np.asarray(groups, dtype=np.int64).reshape(-1)
+    k, n_t = len(limits), len(t)
+    if len(groups) != len(sources):
+        raise InputError(f"groups has {len(groups)} entries for {len(sources)} sources")
+    if len(groups) and groups.max() >= k:
+        raise InputError(f"groups name set {groups.max()} but only {k} limits are given")
+    if np.isnan(limits).any() or (limits < 0).any():
+        raise InputError(f"limits must be walk distances >= 0 (m), not {limits.tolist()}")
+    if len(sources) >= np.iinfo(np.int32).max:
+        raise InputError(f"{len(sources)} sources are more than an int32 block can number")
+    distance = np.full((n_t, k), np.inf)
+    source = np.full((n_t, k), -1, np.int32)
+    if n_t == 0 or k == 0 or len(sources) == 0:
+        return NearestSource(distance, source)
     s = _snapped(sources)
-    distance, source = _kernel.nearest_pass(
+    keep = np.flatnonzero(groups >= 0)
+    row = keep[np.argsort(groups[keep], kind="stable")]  # by set, rows ascending within one
+    set_start = np.searchsorted(groups[row], np.arange(k + 1)).astype(np.int64)
+    _kernel.nearest_all(
         csr.indptr,
         csr.indices,
         csr.data,
         edge_u,
         edge_v,
-        s.edge,
-        s.to_u,
-        s.to_v,
-        s.access,
-        s.position,
+        s.edge[row],
+        s.to_u[row],
+        s.to_v[row],
+        s.access[row],
+        s.position[row],
+        row.astype(np.int32),
+        set_start,
+        limits,
         t.run_edge,
         t.run_start,
         t.order,
@@ -156,7 +219,8 @@ def nearest_source(
         t.to_v,
         t.access,
         t.position,
-        float(limit),
+        distance,
+        source,
     )
     return NearestSource(distance, source)
 

@@ -178,7 +178,89 @@ def prepare(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 @kernel
-def nearest_pass(
+def _fill_all(
+    dist: np.ndarray,
+    origin: np.ndarray,
+    limits: np.ndarray,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    s_edge: np.ndarray,
+    s_set: np.ndarray,
+    s_acc: np.ndarray,
+    s_pos: np.ndarray,
+    s_row: np.ndarray,
+    run_edge: np.ndarray,
+    run_start: np.ndarray,
+    order: np.ndarray,
+    to_u: np.ndarray,
+    to_v: np.ndarray,
+    access: np.ndarray,
+    position: np.ndarray,
+    out_d: np.ndarray,
+    out_s: np.ndarray,
+) -> None:
+    """Every target's walk distance and nearest source in every set, from the node block.
+
+    ``dist``/``origin`` are (nodes, sets): each node's distance to the nearest source of each
+    set and that source (an index into the concatenated sources, -1 unreached). Per edge
+    holding targets, and per set: via the street nodes, ``min(d[u] + to_u, d[v] + to_v)``
+    (``u`` on a tie); then each source on the edge itself, in row order, reached directly
+    along it when strictly shorter; then ``+ access``, and ``inf``/-1 beyond the set's limit.
+    These inner loops run over the edge's targets with no branch, so they vectorise; each
+    target's row of ``out_d``/``out_s`` (targets, sets) is then written in one go (the
+    targets arrive sorted by edge, their rows are in their own order).
+    """
+    n_sets = len(limits)
+    k = len(s_edge)
+    by_edge = np.argsort(s_edge, kind="mergesort")  # stable: rows ascending within a set
+    longest = 0
+    for r in range(len(run_edge)):
+        longest = max(longest, run_start[r + 1] - run_start[r])
+    best = np.empty((n_sets, longest))
+    who = np.empty((n_sets, longest), np.int64)
+    q = 0
+    for r in range(len(run_edge)):
+        e = run_edge[r]
+        while q < k and s_edge[by_edge[q]] < e:
+            q += 1
+        q_end = q
+        while q_end < k and s_edge[by_edge[q_end]] == e:
+            q_end += 1
+        lo, n = run_start[r], run_start[r + 1] - run_start[r]
+        a, b = edge_u[e], edge_v[e]
+        for j in range(n_sets):
+            du, dv, ou, ov = dist[a, j], dist[b, j], origin[a, j], origin[b, j]
+            for c in range(n):
+                x = du + to_u[lo + c]
+                y = dv + to_v[lo + c]
+                via_u = x <= y
+                best[j, c] = x if via_u else y
+                who[j, c] = ou if via_u else ov
+        for qq in range(q, q_end):  # sources on this edge, by row: the first equal wins
+            i = by_edge[qq]
+            j, sp, sa = s_set[i], s_pos[i], s_acc[i]
+            for c in range(n):
+                direct = abs(position[lo + c] - sp) + sa
+                shorter = direct < best[j, c]
+                best[j, c] = direct if shorter else best[j, c]
+                who[j, c] = i if shorter else who[j, c]
+        for c in range(n):
+            t = order[lo + c]
+            acc = access[lo + c]
+            for j in range(n_sets):
+                total = best[j, c] + acc
+                w = who[j, c]
+                if w >= 0 and total <= limits[j]:
+                    out_d[t, j] = total
+                    out_s[t, j] = s_row[w]
+                else:
+                    out_d[t, j] = np.inf
+                    out_s[t, j] = -1
+        q = q_end
+
+
+@kernel
+def nearest_all(
     indptr: np.ndarray,
     indices: np.ndarray,
     data: np.ndarray,
@@ -189,6 +271,9 @@ def nearest_pass(
     s_to_v: np.ndarray,
     s_acc: np.ndarray,
     s_pos: np.ndarray,
+    s_row: np.ndarray,
+    set_start: np.ndarray,
+    limits: np.ndarray,
     run_edge: np.ndarray,
     run_start: np.ndarray,
     order: np.ndarray,
@@ -196,60 +281,37 @@ def nearest_pass(
     to_v: np.ndarray,
     access: np.ndarray,
     position: np.ndarray,
-    limit: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One source set's pass: per target the walk distance to the nearest source and its row.
+    out_d: np.ndarray,
+    out_s: np.ndarray,
+) -> None:
+    """Per target and source set: the walk distance to the set's nearest source and its row.
 
-    Via the street nodes, ``min(d[u] + to_u, d[v] + to_v)`` (``u`` on a tie); then a source on
-    the target's own edge reached directly along it when strictly shorter (the lowest source
-    row among equal ones); then ``+ access``, and ``inf``/-1 beyond ``limit``. The targets come
-    sorted by edge (:func:`prepare`: ``to_u``, ``to_v``, ``access``, ``position`` are in that
-    order); the results are in the targets' own order.
+    The sources of all sets are concatenated, set ``j`` being entries ``set_start[j]`` to
+    ``set_start[j + 1]``, searched up to ``limits[j]``: one bounded multi-source Dijkstra per
+    set fills column ``j`` of a (nodes, sets) block, then :func:`_fill_all` writes
+    ``out_d``/``out_s`` (targets, sets): the distance and the nearest source's ``s_row``, -1
+    when none is within the limit.
     """
-    a, b, wa, wb = seed_links(edge_u, edge_v, s_edge, s_to_u, s_to_v, s_acc)
-    dist, origin = multi_source_dijkstra(indptr, indices, data, a, b, wa, wb, limit)
-    m = len(order)
-    out_d = np.empty(m, np.float64)
-    out_s = np.empty(m, np.int64)
-    k = len(s_edge)
-    by_edge = np.argsort(s_edge, kind="mergesort")  # stable: source rows ascending per edge
-    q = 0
-    for r in range(len(run_edge)):
-        e = run_edge[r]
-        while q < k and s_edge[by_edge[q]] < e:
-            q += 1
-        q_end = q
-        while q_end < k and s_edge[by_edge[q_end]] == e:
-            q_end += 1
-        du, dv = dist[edge_u[e]], dist[edge_v[e]]
-        ou, ov = origin[edge_u[e]], origin[edge_v[e]]
-        if q == q_end and du == np.inf and dv == np.inf:  # an edge no source reaches
-            for p in range(run_start[r], run_start[r + 1]):
-                out_d[order[p]] = np.inf
-                out_s[order[p]] = -1
+    n_sets = len(limits)
+    n = len(indptr) - 1
+    dist = np.full((n, n_sets), np.inf)
+    origin = np.full((n, n_sets), -1, np.int64)
+    for j in range(n_sets):
+        lo, hi = set_start[j], set_start[j + 1]
+        if lo == hi:
             continue
-        for p in range(run_start[r], run_start[r + 1]):
-            x = du + to_u[p]
-            y = dv + to_v[p]
-            if x <= y:
-                best, who = x, ou
-            else:
-                best, who = y, ov
-            for qq in range(q, q_end):  # sources on this edge, by row: the first equal wins
-                i = by_edge[qq]
-                direct = abs(position[p] - s_pos[i]) + s_acc[i]
-                if direct < best:
-                    best, who = direct, i
-            total = best + access[p]
-            t = order[p]
-            if total <= limit:
-                out_d[t] = total
-                out_s[t] = who
-            else:
-                out_d[t] = np.inf
-                out_s[t] = -1
-        q = q_end
-    return out_d, out_s
+        a, b, wa, wb = seed_links(edge_u, edge_v, s_edge[lo:hi], s_to_u[lo:hi], s_to_v[lo:hi],
+                                  s_acc[lo:hi])  # fmt: skip
+        d, o = multi_source_dijkstra(indptr, indices, data, a, b, wa, wb, limits[j])
+        for i in range(n):
+            if o[i] >= 0:
+                dist[i, j] = d[i]
+                origin[i, j] = o[i] + lo
+    s_set = np.empty(len(s_edge), np.int64)
+    for j in range(n_sets):
+        s_set[set_start[j] : set_start[j + 1]] = j
+    _fill_all(dist, origin, limits, edge_u, edge_v, s_edge, s_set, s_acc, s_pos, s_row,
+              run_edge, run_start, order, to_u, to_v, access, position, out_d, out_s)  # fmt: skip
 
 
 @kernel

@@ -25,7 +25,7 @@ from embedsite import _aggregate as _agg
 from embedsite._access import AccessResult, Decay, two_step_fca
 from embedsite._config import show_progress
 from embedsite._paths import (
-    nearest_source,
+    nearest_sources,
     pair_distances,
     prepare_targets,
     source_node_distances,
@@ -360,6 +360,8 @@ def _stats(cov: Coverage, group: np.ndarray, labels: pd.Index) -> pd.DataFrame:
     return out.iloc[order].set_index(["area", "facility_type"])
 
 
+_PROGRESS_WORK = 2_000_000  # residents x types above which a progress bar is worth a pass per type
+
 _STAT_COLUMNS = (
     "served",
     "covered",
@@ -411,7 +413,9 @@ def compute(
     True
     """
     standards = standards if standards is not None else facilities.standards
-    keys = [standards[t].key for t in (types if types is not None else list(standards))]
+    keys = list(
+        dict.fromkeys(standards[t].key for t in (types if types is not None else list(standards)))
+    )
     if not keys:
         raise InputError("no facility types to analyse; pass types=[...] or a non-empty standards")
     if max_walk_m is not None and not (max_walk_m > 0):
@@ -427,31 +431,34 @@ def compute(
     csr = network.csr
     u, v = network.edge_nodes
     prepared = prepare_targets(targets, u, v)  # once for all types
-    dist, near, cov, limits = {}, {}, {}, {}
-    iterator: Iterable[str] = keys
-    if show_progress() and len(keys) > 1:
+    radii = np.array([standards[key].walk_radius_m for key in keys], dtype=float)
+    limits = (
+        np.full(len(keys), max_walk_m) if max_walk_m is not None else np.maximum(3 * radii, 2000.0)
+    )
+    group = pd.Index(keys).get_indexer(supply["facility_type"])  # -1: a type not analysed
+    chunks: Iterable[np.ndarray] = [np.arange(len(keys))]
+    if show_progress() and len(keys) > 1 and len(targets) * len(keys) >= _PROGRESS_WORK:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(keys, desc="coverage by type", unit="type")
-    for key in iterator:  # one pass per facility type, none per facility or resident
-        radius = standards[key].walk_radius_m
-        limit = max_walk_m if max_walk_m is not None else max(3 * radius, 2000.0)
-        sources = supply[supply["facility_type"] == key]
-        res = nearest_source(csr, u, v, sources, prepared, limit=limit)
-        labels = np.asarray(sources.index, dtype=object)
-        dist[key] = res.distance
-        near[key] = np.where(res.source >= 0, labels[np.maximum(res.source, 0)]
-                             if len(labels) else None, None)  # fmt: skip
-        cov[key] = res.distance <= radius
-        limits[key] = limit
-    index = targets.index
+        chunks = tqdm(np.arange(len(keys))[:, None], desc="coverage by type", unit="type")
+    parts = []
+    for chunk in chunks:  # one pass for all types (or one per type under a progress bar)
+        code = np.full(len(keys), -1)
+        code[chunk] = np.arange(len(chunk))
+        parts.append(nearest_sources(csr, u, v, supply, np.where(group >= 0, code[group], -1),
+                                     prepared, limits=limits[chunk]))  # fmt: skip
+    distance = np.hstack([r.distance for r in parts]) if len(parts) > 1 else parts[0].distance
+    source = np.hstack([r.source for r in parts]) if len(parts) > 1 else parts[0].source
+    labels = np.empty(len(supply) + 1, dtype=object)  # source -1 (none): the last, None
+    labels[:-1] = np.asarray(supply.index, dtype=object)
+    index, columns = targets.index, pd.Index(keys)
     return Coverage(
-        distance=pd.DataFrame(dist, index=index),
-        nearest=pd.DataFrame(near, index=index, dtype=object),
-        covered=pd.DataFrame(cov, index=index),
+        distance=pd.DataFrame(distance, index=index, columns=columns, copy=False),
+        nearest=pd.DataFrame(labels[source], index=index, columns=columns, copy=False),
+        covered=pd.DataFrame(distance <= radii, index=index, columns=columns, copy=False),
         network=network,
         demand=demand,
         facilities=facilities,
         standards=standards,
-        max_walk_m=pd.Series(limits, name="max_walk_m"),
+        max_walk_m=pd.Series(limits, index=columns, name="max_walk_m"),
     )

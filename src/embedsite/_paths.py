@@ -100,16 +100,10 @@ def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarra
             f"targets name edges {edge.min()}..{edge.max()} but the network has {len(edge_u)}: "
             "snap them with this network"
         )
-    order, run_edge, run_start = _kernel.prepare(edge, len(edge_u))
-    return Targets(
-        order=order,
-        run_edge=run_edge,
-        run_start=run_start,
-        to_u=t.to_u[order],
-        to_v=t.to_v[order],
-        access=t.access[order],
-        position=t.position[order],
+    order, run_edge, run_start, to_u, to_v, access, position = _kernel.prepare(
+        edge, t.to_u, t.to_v, t.access, t.position, len(edge_u)
     )
+    return Targets(order, run_edge, run_start, to_u, to_v, access, position)
 
 
 def nearest_source(

@@ -147,10 +147,18 @@ def multi_source_dijkstra(
 
 
 @kernel
-def prepare(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def prepare(
+    edge: np.ndarray,
+    to_u: np.ndarray,
+    to_v: np.ndarray,
+    access: np.ndarray,
+    position: np.ndarray,
+    n_edges: int,
+) -> tuple[np.ndarray, ...]:
     """Targets by edge (a counting sort, stable): ``order`` (target of each sorted position),
-    the edges holding targets (``run_edge``, ascending) and where each one's targets start in
-    ``order`` (``run_start``, one more entry than ``run_edge``)."""
+    the edges holding targets (``run_edge``, ascending), where each one's targets start in
+    ``order`` (``run_start``, one more entry than ``run_edge``), and ``to_u``, ``to_v``,
+    ``access``, ``position`` in the sorted order (gathered in the same pass)."""
     m = len(edge)
     count = np.zeros(n_edges + 1, np.int64)
     for t in range(m):
@@ -170,11 +178,15 @@ def prepare(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray, np.
             r += 1
     run_start[n_runs] = m
     order = np.empty(m, np.int64)
+    s_u, s_v = np.empty(m), np.empty(m)
+    s_acc, s_pos = np.empty(m), np.empty(m)
     for t in range(m):
         e = edge[t]
-        order[count[e]] = t
-        count[e] += 1
-    return order, run_edge, run_start
+        p = count[e]
+        order[p] = t
+        s_u[p], s_v[p], s_acc[p], s_pos[p] = to_u[t], to_v[t], access[t], position[t]
+        count[e] = p + 1
+    return order, run_edge, run_start, s_u, s_v, s_acc, s_pos
 
 
 @kernel
@@ -469,7 +481,7 @@ def pair_join(
         at_t[fill[j]] = t
         at_off[fill[j]] = t_to_v[t]
         fill[j] += 1
-    order, run_edge, run_start = prepare(t_edge, len(edge_u))
+    order, run_edge, run_start = prepare(t_edge, t_to_u, t_to_v, t_acc, t_pos, len(edge_u))[:3]
     best = np.full(m, np.inf)
     touched = np.empty(m, np.int64)
     cap = max(16, 4 * m)

@@ -307,7 +307,7 @@ def nearest_all(
     n_sets = len(limits)
     n = len(indptr) - 1
     dist = np.full((n, n_sets), np.inf)
-    origin = np.full((n, n_sets), -1, np.int64)
+    origin = np.full((n, n_sets), -1, np.int32)  # source indices < 2**31 (checked by the caller)
     for j in range(n_sets):
         lo, hi = set_start[j], set_start[j + 1]
         if lo == hi:

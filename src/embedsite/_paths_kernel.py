@@ -57,7 +57,7 @@ def seed_links(
 
 
 @kernel
-def multi_source_dijkstra(
+def _search(
     indptr: np.ndarray,
     indices: np.ndarray,
     data: np.ndarray,
@@ -65,28 +65,34 @@ def multi_source_dijkstra(
     seed_b: np.ndarray,
     seed_wa: np.ndarray,
     seed_wb: np.ndarray,
+    lo: int,
+    hi: int,
     limit: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per node: distance to the nearest source (``inf`` beyond ``limit``) and that source
-    (-1 when none).
+    dist: np.ndarray,
+    origin: np.ndarray,
+    hk: np.ndarray,
+    hs: np.ndarray,
+    hn: np.ndarray,
+    pos: np.ndarray,
+    touched: np.ndarray,
+) -> int:
+    """One bounded Dijkstra from sources ``lo`` to ``hi - 1`` at once, in reused buffers.
 
-    An indexed binary heap holding its keys ``(distance, source)`` (``hk``, ``hs``) beside
-    its nodes (``hn``); ``pos`` is each node's heap slot (-1 never queued, -2 settled). The
-    heap steps are written out in place: as helper functions (numba does not inline them)
-    the search took 25% longer.
+    Per node: ``dist`` to the nearest source (kept only up to ``limit``) and ``origin``, that
+    source (the lowest index among equally near ones: the heap's keys are ``(distance,
+    source)``). The buffers hold ``inf``/-1/-1 (``dist``/``origin``/``pos``) for every node on
+    entry; the nodes given a distance are listed in ``touched`` (their count is returned) so
+    the caller reads them and resets them, and a search costs what it reaches, not the
+    network's size. An indexed binary heap holds its keys (``hk``, ``hs``) beside its nodes
+    (``hn``); ``pos`` is each node's heap slot (-1 never queued, -2 settled). The heap steps are
+    written out in place: as helper functions (numba does not inline them) the search took
+    25% longer.
     """
-    n = len(indptr) - 1
-    dist = np.full(n, np.inf)
-    origin = np.full(n, -1, np.int64)
-    hk = np.empty(n, np.float64)
-    hs = np.empty(n, np.int64)
-    hn = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
     size = 0
-    n_entries = 2 * len(seed_a)
-    q = 0  # the sources' entries first (q < n_entries), then the search
+    n_touched = 0
+    q = 2 * lo  # the sources' entries first (q < 2 * hi), then the search
     while True:
-        seeding = q < n_entries
+        seeding = q < 2 * hi
         if seeding:  # a source's entry node, as if along a one-link edge from the source
             i, end = q >> 1, q & 1
             q += 1
@@ -130,6 +136,8 @@ def multi_source_dijkstra(
                 dist[w] = nd
                 origin[w] = s
                 if pos[w] == -1:
+                    touched[n_touched] = w
+                    n_touched += 1
                     j = size
                     size += 1
                 else:
@@ -143,7 +151,15 @@ def multi_source_dijkstra(
                     j = p
                 hk[j], hs[j], hn[j] = nd, s, w
                 pos[w] = j
-    return dist, origin
+    return n_touched
+
+
+@kernel
+def _buffers(n: int) -> tuple[np.ndarray, ...]:
+    """:func:`_search`'s buffers for ``n`` nodes, in their entry state."""
+    return (np.full(n, np.inf), np.full(n, -1, np.int64), np.empty(n, np.float64),
+            np.empty(n, np.int64), np.empty(n, np.int64), np.full(n, -1, np.int64),
+            np.empty(n, np.int64))  # fmt: skip
 
 
 @kernel
@@ -308,17 +324,16 @@ def nearest_all(
     n = len(indptr) - 1
     dist = np.full((n, n_sets), np.inf)
     origin = np.full((n, n_sets), -1, np.int32)  # source indices < 2**31 (checked by the caller)
+    d, o, hk, hs, hn, pos, touched = _buffers(n)
+    a, b, wa, wb = seed_links(edge_u, edge_v, s_edge, s_to_u, s_to_v, s_acc)
     for j in range(n_sets):
-        lo, hi = set_start[j], set_start[j + 1]
-        if lo == hi:
-            continue
-        a, b, wa, wb = seed_links(edge_u, edge_v, s_edge[lo:hi], s_to_u[lo:hi], s_to_v[lo:hi],
-                                  s_acc[lo:hi])  # fmt: skip
-        d, o = multi_source_dijkstra(indptr, indices, data, a, b, wa, wb, limits[j])
-        for i in range(n):
-            if o[i] >= 0:
-                dist[i, j] = d[i]
-                origin[i, j] = o[i] + lo
+        n_touched = _search(indptr, indices, data, a, b, wa, wb, set_start[j],
+                            set_start[j + 1], limits[j], d, o, hk, hs, hn, pos,
+                            touched)  # fmt: skip
+        for r in range(n_touched):
+            w = touched[r]
+            dist[w, j], origin[w, j] = d[w], o[w]
+            d[w], o[w], pos[w] = np.inf, -1, -1
     s_set = np.empty(len(s_edge), np.int64)
     for j in range(n_sets):
         s_set[set_start[j] : set_start[j + 1]] = j
@@ -341,78 +356,14 @@ def per_source_dijkstra(
     distances); work per source follows the nodes it reaches, not the network."""
     n = len(indptr) - 1
     k = len(seed_a)
-    dist = np.full(n, np.inf)
-    hk = np.empty(n, np.float64)  # an indexed binary heap on distance, as above
-    hn = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
-    touched = np.empty(n, np.int64)  # the nodes this source reached, to reset after it
+    dist, origin, hk, hs, hn, pos, touched = _buffers(n)
     out_ptr = np.zeros(k + 1, np.int64)
     out_col = np.empty(max(n, 16), np.int64)
     out_val = np.empty(max(n, 16), np.float64)
     nnz = 0
     for i in range(k):
-        n_touched = 0
-        size = 0
-        q = 0
-        while True:
-            seeding = q < 2
-            if seeding:
-                end = q
-                q += 1
-                node = seed_a[i] if end == 0 else seed_b[i]
-                if node < 0:
-                    continue
-                d, first, last = 0.0, 0, 1
-            else:
-                if size == 0:
-                    break
-                node, d = hn[0], hk[0]
-                pos[node] = -2
-                size -= 1
-                if size > 0:
-                    lk, ln = hk[size], hn[size]
-                    j = 0
-                    while True:
-                        c = 2 * j + 1
-                        if c >= size:
-                            break
-                        if c + 1 < size and hk[c + 1] < hk[c]:
-                            c += 1
-                        if not hk[c] < lk:
-                            break
-                        hk[j], hn[j] = hk[c], hn[c]
-                        pos[hn[j]] = j
-                        j = c
-                    hk[j], hn[j] = lk, ln
-                    pos[ln] = j
-                first, last = indptr[node], indptr[node + 1]
-            for e in range(first, last):
-                if seeding:
-                    w = node
-                    nd = seed_wa[i] if end == 0 else seed_wb[i]
-                else:
-                    w = indices[e]
-                    if pos[w] == -2:
-                        continue
-                    nd = d + data[e]
-                if nd <= limit and nd < dist[w]:
-                    dist[w] = nd
-                    if pos[w] == -1:
-                        touched[n_touched] = w
-                        n_touched += 1
-                        j = size
-                        size += 1
-                    else:
-                        j = pos[w]
-                    while j > 0:
-                        p = (j - 1) >> 1
-                        if not nd < hk[p]:
-                            break
-                        hk[j], hn[j] = hk[p], hn[p]
-                        pos[hn[j]] = j
-                        j = p
-                    hk[j], hn[j] = nd, w
-                    pos[w] = j
+        n_touched = _search(indptr, indices, data, seed_a, seed_b, seed_wa, seed_wb, i, i + 1,
+                            limit, dist, origin, hk, hs, hn, pos, touched)  # fmt: skip
         if nnz + n_touched > len(out_col):
             cap_out = max(2 * len(out_col), nnz + n_touched)
             c2 = np.empty(cap_out, np.int64)
@@ -425,8 +376,7 @@ def per_source_dijkstra(
             c = cols[r]
             out_col[nnz + r] = c
             out_val[nnz + r] = max(dist[c], 1e-12)
-            dist[c] = np.inf
-            pos[c] = -1
+            dist[c], origin[c], pos[c] = np.inf, -1, -1
         nnz += n_touched
         out_ptr[i + 1] = nnz
     return out_ptr, out_col[:nnz].copy(), out_val[:nnz].copy()

@@ -12,6 +12,10 @@ whole edges whose *start* is reached, while embedsite starts from the snap posit
 edges where the radius ends. The first isochrone's reached street length of each is printed
 to show the difference. ``kind="lines"`` (the exact reached streets, before buffering) is
 timed too: the GEOS union of the 25 m buffers, which both methods do, dominates the polygons.
+``method="grid"`` (the same polygons traced as a level set of the distance to the reached
+lines on a 5 m lattice, :mod:`embedsite._service_grid`) is timed warm, with its largest
+symmetric difference to the exact polygons (relative to the area) and its largest boundary
+offset (distance from a boundary vertex to the reached lines, minus the 25 m buffer).
 Polygons are timed cold (the network's memoised tile unions dropped before every run, so
 their one-off construction is included) and warm (memoised, as for every later call on the
 same network and buffer).
@@ -116,7 +120,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor()}")
     print(f"{args.n} facilities, radius {args.radius:g} m, buffer {EDGE_BUFF:g} m\n")
-    rows = []
+    rows, grid_rows = [], []
     for name, path in FILES.items():
         if not path.exists():
             print(f"{name}: {path} missing, skipped")
@@ -132,7 +136,16 @@ def main() -> None:
 
         t_cold, _ = timed(cold, args.repeat)
         t_es, areas = timed(lambda: service_areas(net, fac, args.radius), args.repeat)  # noqa: B023
-        t_lines, _ = timed(
+        t_grid, grid = timed(
+            lambda: service_areas(net, fac, args.radius, method="grid"),  # noqa: B023
+            args.repeat,
+        )
+        ex, gr = areas.geometry.to_numpy(), grid.geometry.to_numpy()
+        has = shapely.area(ex) > 0
+        sym = float(
+            (shapely.area(shapely.symmetric_difference(ex, gr))[has] / shapely.area(ex)[has]).max()
+        )
+        t_lines, lines = timed(
             lambda: service_areas(net, fac, args.radius, kind="lines"),  # noqa: B023
             args.repeat,
         )
@@ -141,7 +154,9 @@ def main() -> None:
             args.repeat_peer,
         )
         first = areas["street_length_m"].iloc[0]
+        dev = max(_boundary_offset(g, ln) for g, ln in zip(gr, lines.geometry, strict=True))
         rows.append((name, len(net.edges), t_cold, t_es, t_lines, t_ego, first, ego_len))
+        grid_rows.append((name, t_grid, t_ego, sym, dev))
     print(
         f"{'network':<10}{'edges':>7}{'poly cold s':>12}{'poly s':>9}{'lines s':>9}"
         f"{'ego recipe s':>14}{'ratio cold':>11}{'ratio poly':>11}{'ratio lines':>12}"
@@ -153,6 +168,21 @@ def main() -> None:
             f"{t_ego / t_cold:>10.1f}x{t_ego / t_es:>10.1f}x{t_ego / t_lines:>11.1f}x"
             f"{es_len:>13,.0f}{ego_len:>11,.0f}"
         )
+    h = EDGE_BUFF / 5
+    print(f"\nmethod='grid' (lattice {h:g} m; warm): the same polygons traced on a lattice")
+    print(f"{'network':<10}{'grid s':>9}{'ratio grid':>11}{'max symdiff / area':>20}"
+          f"{'max |d(boundary, lines) - buffer| m':>37}")  # fmt: skip
+    for name, t_grid, t_ego, sym, dev in grid_rows:
+        print(f"{name:<10}{t_grid:>9.4f}{t_ego / t_grid:>10.1f}x{sym:>20.5f}{dev:>37.2f}")
+
+
+def _boundary_offset(poly: Any, lines: Any) -> float:
+    """Largest gap between ``buffer_m`` and the distance from a boundary vertex of ``poly``
+    to the reached ``lines`` (0 for an exact buffer)."""
+    pts = shapely.points(shapely.get_coordinates(shapely.boundary(poly)))
+    if len(pts) == 0:
+        return 0.0
+    return float(np.abs(shapely.distance(lines, pts) - EDGE_BUFF).max())
 
 
 if __name__ == "__main__":

@@ -24,6 +24,11 @@ pieces; one cascaded union of those few parts gives the polygon. The result is t
 as the union of the buffers of the reached pieces (it only regroups that union), so it holds
 every reached line and nothing farther than ``buffer_m`` from them; on Helsinki an area is
 then built from about a fifth of the parts. Fewer areas are unioned piece by piece.
+
+``method="grid"`` draws the same set without a union: the level ``buffer_m`` of the exact
+distance to the reached pieces, sampled on a lattice of ``resolution_m`` and traced by
+marching squares (:mod:`embedsite._service_grid`): boundaries within about
+``resolution_m / 2`` of the exact ones, 5-8x faster; for maps of many facilities.
 """
 
 from __future__ import annotations
@@ -42,12 +47,14 @@ from scipy import sparse
 from embedsite._config import show_progress
 from embedsite._graphbuild import ranges
 from embedsite._paths import source_node_distances
+from embedsite._service_grid import edge_axis, grid_polygons
 from embedsite.errors import CRSError, InputError, MissingColumnError
 from embedsite.network import PedestrianNetwork
 
 __all__ = ["service_areas"]
 
 Kind = Literal["polygon", "lines"]
+Method = Literal["exact", "grid"]
 _SNAP_COLUMNS = ("edge", "position_m", "to_u_m", "to_v_m", "access_m")
 
 
@@ -59,6 +66,8 @@ def service_areas(
     buffer_m: float = 25.0,
     kind: Kind = "polygon",
     node_dist: sparse.csr_array | None = None,
+    method: Method = "exact",
+    resolution_m: float | None = None,
 ) -> gpd.GeoDataFrame:
     """The street space each source reaches on foot within its radius.
 
@@ -81,6 +90,15 @@ def service_areas(
         Walk distances from the sources to the street nodes
         (:func:`embedsite._paths.source_node_distances` of the same sources with a limit of at
         least the largest radius), to reuse a search already made; computed when ``None``.
+    method
+        How polygons are drawn. ``"exact"`` (default): the union of the buffered reached
+        pieces, exact to GEOS precision. ``"grid"``: the same set traced as the level
+        ``buffer_m`` of the exact distance to the reached pieces sampled on a lattice of
+        spacing ``resolution_m`` (:mod:`embedsite._service_grid`): the boundary within about
+        ``resolution_m / 2`` of the exact one, courtyards narrower than the lattice may close,
+        every reached line inside; several times faster, for maps of many facilities.
+    resolution_m
+        Lattice spacing of ``method="grid"`` in metres; by default ``buffer_m / 5``.
 
     Returns
     -------
@@ -114,6 +132,13 @@ def service_areas(
     ['MultiLineString']
     """
     radius, columns = _check(network, sources, radius_m, buffer_m, kind, node_dist)
+    if method not in ("exact", "grid"):
+        raise InputError(f"method must be 'exact' or 'grid', not {method!r}")
+    h = buffer_m / 5 if resolution_m is None else float(resolution_m)
+    if method == "grid" and not (np.isfinite(h) and 0 < h <= buffer_m):
+        raise InputError(
+            f"resolution_m must be positive metres, at most buffer_m ({buffer_m}), not {h}"
+        )
     k = len(sources)
     if k == 0:
         empty = {c: pd.Series(dtype=float) for c in columns}
@@ -128,8 +153,12 @@ def service_areas(
     s, e, lo, hi = _reached_intervals(node_dist, edge_u, edge_v, length, sources, radius)
     street = np.bincount(s, weights=hi - lo, minlength=k)
     geoms = network.edge_geometry
-    lines = _cut(geoms, length, e, lo, hi)
     data: dict[str, np.ndarray] = {"street_length_m": street}
+    if kind == "polygon" and method == "grid":
+        out = grid_polygons(geoms, length, s, e, lo, hi, k, buffer_m, h)
+        data["area_m2"] = shapely.area(out)
+        return gpd.GeoDataFrame(data, geometry=out, index=sources.index, crs=network.crs)
+    lines = _cut(geoms, length, e, lo, hi)
     if kind == "lines":
         out = np.array([shapely.MultiLineString()] * k, dtype=object)
         if len(lines):
@@ -375,14 +404,8 @@ def _cut(
     """The parts ``[lo, hi]`` (geodesic metres from ``u``) of edges ``e`` as LineStrings."""
     if len(e) == 0:
         return np.zeros(0, dtype=object)
-    coords, cidx = shapely.get_coordinates(geoms, return_index=True)
-    step = np.hypot(*np.diff(coords, axis=0).T)
-    step[cidx[1:] != cidx[:-1]] = 1.0  # a gap between edges keeps the global axis sorted
-    along = np.concatenate([[0.0], np.cumsum(step)])  # one increasing axis over all edges
-    first = np.searchsorted(cidx, np.arange(len(geoms)))
-    last = np.searchsorted(cidx, np.arange(len(geoms)), side="right") - 1
+    coords, along, first, last, ratio = edge_axis(geoms, length)
     drawn = along[last] - along[first]
-    ratio = np.divide(drawn, length, out=np.zeros_like(drawn), where=length > 0)
     f, la = first[e], last[e]
     a = along[f] + np.minimum(lo * ratio[e], drawn[e])
     b = along[f] + np.minimum(hi * ratio[e], drawn[e])

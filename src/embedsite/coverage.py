@@ -216,19 +216,25 @@ class Coverage:
         kind: Literal["polygon", "lines"] = "polygon",
         buffer_m: float = 25.0,
         radius_m: float | None = None,
+        method: Literal["exact", "grid"] = "exact",
+        resolution_m: float | None = None,
     ) -> gpd.GeoDataFrame:
         """The street space each facility of a type reaches within the walk radius.
 
         Reached parts of edges are cut at the exact remaining distance from the facility's
         snap position (never node to node, never a convex hull or a Euclidean circle);
-        ``kind="polygon"`` buffers them by ``buffer_m``. One row per facility, in the network
+        ``kind="polygon"`` buffers them by ``buffer_m``, exactly (``method="exact"``) or
+        traced on a lattice of ``resolution_m`` (``method="grid"``: boundary within about
+        half the spacing, several times faster; see
+        :func:`embedsite._service_areas.service_areas`). One row per facility, in the network
         CRS, with ``street_length_m`` (and ``area_m2`` for polygons).
         """
         key = self.standards[facility_type].key
         radius = float(radius_m) if radius_m is not None else self.standards[key].walk_radius_m
         sources = self.facilities.points
         sources = sources[sources["facility_type"] == key]
-        areas = service_areas(self.network, sources, radius, buffer_m=buffer_m, kind=kind)
+        areas = service_areas(self.network, sources, radius, buffer_m=buffer_m, kind=kind,
+                              method=method, resolution_m=resolution_m)  # fmt: skip
         return areas.assign(facility_type=key, name=sources["name"].reindex(areas.index))
 
     def access(

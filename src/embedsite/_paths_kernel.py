@@ -236,7 +236,8 @@ def _fill_all(
     along it when strictly shorter; then ``+ access``, and ``inf``/-1 beyond the set's limit.
     These inner loops run over the edge's targets with no branch, so they vectorise; each
     target's row of ``out_d``/``out_s`` (targets, sets) is then written in one go (the
-    targets arrive sorted by edge, their rows are in their own order).
+    targets arrive sorted by edge, their rows are in their own order). The outputs come
+    filled with ``inf``/-1: an edge no set reaches is skipped.
     """
     n_sets = len(limits)
     k = len(s_edge)
@@ -256,6 +257,12 @@ def _fill_all(
             q_end += 1
         lo, n = run_start[r], run_start[r + 1] - run_start[r]
         a, b = edge_u[e], edge_v[e]
+        if q == q_end:  # no source on the edge: reached through its ends, or not at all
+            reached = False
+            for j in range(n_sets):
+                reached = reached or origin[a, j] >= 0 or origin[b, j] >= 0
+            if not reached:  # its targets keep the outputs' initial inf / -1
+                continue
         for j in range(n_sets):
             du, dv, ou, ov = dist[a, j], dist[b, j], origin[a, j], origin[b, j]
             for c in range(n):
@@ -278,12 +285,9 @@ def _fill_all(
             for j in range(n_sets):
                 total = best[j, c] + acc
                 w = who[j, c]
-                if w >= 0 and total <= limits[j]:
-                    out_d[t, j] = total
-                    out_s[t, j] = s_row[w]
-                else:
-                    out_d[t, j] = np.inf
-                    out_s[t, j] = -1
+                ok = w >= 0 and total <= limits[j]  # (no branch: reached or not is a coin toss)
+                out_d[t, j] = total if ok else np.inf
+                out_s[t, j] = s_row[max(w, 0)] if ok else -1
         q = q_end
 
 
@@ -318,7 +322,7 @@ def nearest_all(
     ``set_start[j + 1]``, searched up to ``limits[j]``: one bounded multi-source Dijkstra per
     set fills column ``j`` of a (nodes, sets) block, then :func:`_fill_all` writes
     ``out_d``/``out_s`` (targets, sets): the distance and the nearest source's ``s_row``, -1
-    when none is within the limit.
+    when none is within the limit. The outputs must come filled with ``inf`` and -1.
     """
     n_sets = len(limits)
     n = len(indptr) - 1

@@ -452,6 +452,7 @@ def bb_run(
     st_state: np.ndarray,
     st_lam: np.ndarray,
     st_bound: np.ndarray,
+    st_depth: np.ndarray,
     best: np.ndarray,
     fvec: np.ndarray,
     ivec: np.ndarray,
@@ -473,6 +474,7 @@ def bb_run(
     window = int(params[3])
     progress = params[4]
     enum_work = params[5]
+    shallow = int(params[6])
     cur = np.empty(n, dtype=np.int8)
     lam_node = np.empty(m)
     base = np.empty(m)
@@ -501,6 +503,7 @@ def bb_run(
         ivec[1] += 1
         cur[:] = st_state[top]
         lam_node[:] = st_lam[top]
+        dep = st_depth[top]
         nopen = 0
         nfree = 0
         for j in range(n):
@@ -566,6 +569,7 @@ def bb_run(
             dead[j] = False
             opnd[j] = False
             freq[j] = 0.0
+        deep = dep >= shallow  # shallow nodes: a longer subgradient, no early stop
         low = node_subgradient(
             order,
             wcs,
@@ -576,11 +580,11 @@ def bb_run(
             live,
             k,
             target,
-            iters,
+            iters if deep else int(params[7]),
             beta0,
-            stall_lim,
-            window,
-            progress,
+            stall_lim if deep else int(params[8]),
+            window if deep else int(params[7]),
+            progress if deep else 0.0,
             dead,
             opnd,
             best_lam,
@@ -604,6 +608,7 @@ def bb_run(
                     if cur[free[s]] == 0:
                         cur[free[s]] = 2
                 top = _push(st_state, st_lam, st_bound, top, cur, lam_node, low + offset)
+                st_depth[top - 1] = dep + 1
             continue
         # the Lagrangian solution is a feasible plan: keep it if it beats the incumbent
         for s in range(k):
@@ -624,6 +629,7 @@ def bb_run(
         if now_open >= p:  # more sites must open than allowed: nothing better
             if now_open == p:
                 top = _push(st_state, st_lam, st_bound, top, cur, lam_node, low + offset)
+                st_depth[top - 1] = dep + 1
             continue
         # branch on the most fractional free site: the share of the subgradient steps
         # whose Lagrangian solution held it (an estimate of its LP value) closest to 1/2
@@ -637,6 +643,8 @@ def bb_run(
         here = low + offset
         cur[jb] = 1
         top = _push(st_state, st_lam, st_bound, top, cur, lam_node, here)  # jb closed
+        st_depth[top - 1] = dep + 1
         cur[jb] = 2
         top = _push(st_state, st_lam, st_bound, top, cur, lam_node, here)  # jb open: first
+        st_depth[top - 1] = dep + 1
     ivec[0] = top

@@ -11,8 +11,8 @@ solution and is pruned; a node with few completions (``C(free, k)`` times its cl
 below ``_ENUM_WORK``) is enumerated exactly; otherwise it branches on a free site, open
 first, depth first. Which site: by **pseudo-costs** (the bound each earlier branching on a
 site gained, per unit of its estimated LP value moved, averaged per site and direction;
-a site seen fewer than ``_RELIABLE`` times takes the mean of all sites), the best product
-of the two children's estimated gains; before any branching has been seen, the most
+a site seen fewer than ``_RELIABLE`` times takes the mean of all sites), the best weighted
+score of the two children's estimated gains (mu = 1/6); before any branching has been seen, the most
 fractional site (the share of subgradient steps whose Lagrangian solution held it, an
 estimate of its LP value, closest to 1/2; 2-5x fewer nodes than the site of the Lagrangian
 solution with the most negative reduced cost, measured). The incumbent is
@@ -69,10 +69,11 @@ _SHALLOW = 4
 _SHALLOW_ITERS = 200
 _SHALLOW_STALL = 10
 # branching: 0 most fractional, 1 pseudo-costs (most fractional until some are seen). On 9
-# instances (n 600-900, p 10-33) pseudo-costs with reliability 4 took the nodes from 9,237
-# to 6,170 and the sum of proof times from 16.0 to 12.6 s; reliability 1: 7,218 nodes,
-# 14.3 s; (800, 33, 3): 19,937 nodes / 52 s -> 5,567 / 11.1 s (reliability 8: 4,734 /
-# 13.4 s) (measured)
+# instances (n 600-900, p 10-33) pseudo-costs (product score) with reliability 4 took the
+# nodes from 9,237 to 6,170 and the sum of proof times from 16.0 to 12.6 s; reliability 1:
+# 7,218 nodes, 14.3 s; the weighted score: 6,127 nodes, and (800, 33, 3) 19,937 nodes / 52 s
+# (most fractional) -> 5,567 / 9.9 s (product) -> 3,297 / 6.2 s (weighted); gains not
+# divided by the LP value moved: 40,837 nodes in all, far worse (measured)
 _RULE = 1
 _RELIABLE = 4.0
 _ENUM_WORK = 2e4  # clients x subsets below which a node's completions are all tried

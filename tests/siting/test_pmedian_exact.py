@@ -377,11 +377,14 @@ def test_branch_and_bound_agrees_with_the_radius_mip(
     assert with_bb.stats["bb_nodes"] > 1
 
 
-@pytest.mark.parametrize(("n", "p", "seed"), [(200, 33, 5), (250, 28, 1)])
+@pytest.mark.parametrize(("n", "p", "seed"), [(200, 33, 5), (250, 28, 1), (200, 67, 4)])
 def test_branch_and_bound_above_25_sites_left_agrees_with_the_radius_mip(
     n: int, p: int, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """26-40 sites left after root fixing go to the B&B since _BB_MAX_P = 40: same optimum."""
+    """26-90 sites left after root fixing go to the B&B (_BB_MAX_P = 90): same optimum.
+
+    (200, 67, 4) leaves 44, above the switch of 40 before pseudo-cost branching.
+    """
     inst = random_instance(n, p, seed=seed)
     with_bb = solve_pmedian(inst.cost, p)
     assert 25 < p - with_bb.stats["fixed_open"] <= pe._BB_MAX_P

@@ -79,8 +79,11 @@ _DEBUG_HIGHS = False
 # compiled, it beat HiGHS on all 12 instances with 33-40 sites left to choose that were
 # measured (grid p = 33: 2.0 -> 0.7 s, 7.3 -> 1.5 s wall; off-grid seeds alike) but not at
 # 50 (one of three 5.6 s against 1.7 s) nor 67-90 (900, 90, 2: unproven at 30 s against
-# 5.4 s); see docs/benchmarks.md
-_BB_MAX_P = 40
+# 5.4 s); see docs/benchmarks.md. With pseudo-cost branching (a190c92) the B&B also
+# wins at 50-90 (21 instances, limit 20 s): (800, 50, 2) 0.8 against 1.2 s, (900, 90, 2)
+# 2.7 / 3.6 s, (900, 50, 900) 0.6 / 3.3 s, (800, 50, 3) 12.0 s against unproven; the
+# losses are under 0.1 s on instances both settle in under 0.4 s: 90
+_BB_MAX_P = 90
 _BB_MIN_SIZE = 0  # compiled B&B: faster than the radius MIP at any size (pmed2-3)
 _NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
 _CAP_RANK = 3  # initial truncation: distance to the k-th nearest open site of the incumbent

@@ -268,7 +268,10 @@ FAMILY = {
     900: (5, 10, 90),  # pmed38-40
 }
 # off the grid, hard at commit f3c4f65 (docs/benchmarks.md): (n, p, seed)
-HARD = ((800, 33, 3), (900, 33, 4), (900, 33, 3), (800, 50, 2), (900, 90, 2), (800, 20, 2))
+HARD = (
+    (800, 33, 3), (900, 33, 4), (900, 33, 3), (800, 50, 2), (900, 90, 2), (800, 20, 2),
+    (800, 50, 3),  # found at a190c92: the radius MIP does not prove it in 20 s
+)  # fmt: skip
 
 
 def _family_row(n: int, p: int, seed: int, limit: float, group: str) -> dict[str, Any]:

@@ -16,12 +16,12 @@ How :func:`solve_pmedian` proves optimality, in order:
    whose Lagrangian bound with it forced open (closed) exceeds the incumbent is fixed closed
    (open) — only solutions better than the incumbent are searched for
    (:mod:`embedsite.siting._pmedian_lagrangian`).
-4. **Small p** (at most ``_BB_MAX_P`` sites left to choose after fixing): **Lagrangian
+4. **Up to** ``_BB_MAX_P`` (90) **sites left to choose after fixing: Lagrangian
    branch-and-bound** on the sites (:mod:`embedsite.siting._pmedian_bb`): the same bound
-   and fixing at every node, warm started from the parent, branching on the most
-   fractional site, enumeration of nodes with few completions. There the LP bound is
-   about 1% below the optimum and HiGHS spends 0.1-1 s per node on the degenerate radius
-   LP; a node here costs milliseconds.
+   and fixing at every node, warm started from the parent (a longer subgradient in the
+   first levels), pseudo-cost branching, enumeration of nodes with few completions. There
+   the LP bound is 0.1-0.5% below the optimum and HiGHS spends 0.1-1 s per node on the
+   degenerate radius LP; a node here costs 1-2 ms.
 5. **Otherwise, radius formulation in chain form** (Elloumi 2010; García, Labbé & Marín 2011): per
    client the distinct distances :math:`D^1 < D^2 < \dots`, :math:`z_{ik}` = "not served
    within :math:`D^k`", rows :math:`z_{ik} - z_{i,k-1} + \sum_{j: c_{ij} = D^k} y_j \ge 0`.

@@ -14,6 +14,12 @@ Sections (``--section``, default all):
   and ``--seeds`` seeds each (``random_instance(n, p, seed=s)``): wall and CPU time, which
   exact stage settled it (root bound, Lagrangian branch-and-bound nodes or radius-MIP
   rows), and how many exceed 10 s.
+* ``family``: every ``(n, p)`` pair of the published pmed6-40 with ``p <= 90`` (the
+  OR-Library pmedinfo table: n = 200 ... 900, p in {5, 10, n/10, ...}), generated with
+  ``--family-seeds`` seeds each (default 3; ``random_instance(n, p, seed=s)``, the same
+  family, not the published files); ``--hard`` appends the off-grid instances that were
+  hard at commit f3c4f65. Prints objective, status, wall s, nodes and a summary line
+  "proven within 10 s: k of N; slowest ...".
 * ``heuristic``: ``heuristic_pmedian`` on random Euclidean instances (2000 clients, 2000 and
   5000 sites, rounded metres) against the Lagrangian lower bound run for up to ``--limit`` s.
 
@@ -250,6 +256,82 @@ def bench_grid(args: argparse.Namespace) -> None:
     print(f"\n{proven} of {len(rows)} proven optimal; {len(over)} above 10 s wall")
 
 
+# (n, p) of the published pmed6-40 (OR-Library pmedinfo) with p <= 90
+FAMILY = {
+    200: (5, 10, 20, 40, 67),  # pmed6-10
+    300: (5, 10, 30, 60),  # pmed11-14 (pmed15: p = 100)
+    400: (5, 10, 40, 80),  # pmed16-19 (pmed20: p = 133)
+    500: (5, 10, 50),  # pmed21-23
+    600: (5, 10, 60),  # pmed26-28
+    700: (5, 10, 70),  # pmed31-33
+    800: (5, 10, 80),  # pmed35-37
+    900: (5, 10, 90),  # pmed38-40
+}
+# off the grid, hard at commit f3c4f65 (docs/benchmarks.md): (n, p, seed)
+HARD = (
+    (800, 33, 3), (900, 33, 4), (900, 33, 3), (800, 50, 2), (900, 90, 2), (800, 20, 2),
+    (800, 50, 3),  # found at a190c92: the radius MIP does not prove it in 20 s
+)  # fmt: skip
+
+
+def _family_row(n: int, p: int, seed: int, limit: float, group: str) -> dict[str, Any]:
+    inst = random_instance(n, p, seed=seed)
+    t0, c0 = time.perf_counter(), time.process_time()
+    sol = solve_pmedian(inst.cost, p, time_limit=limit)
+    t, c = time.perf_counter() - t0, time.process_time() - c0
+    st = sol.stats
+    if "bb_nodes" in st:
+        how = "B&B"
+    elif st.get("levels"):
+        how = "MIP"
+    else:
+        how = "root"
+    return {
+        "set": group,
+        "n": n,
+        "p": p,
+        "seed": seed,
+        "objective": int(sol.objective),
+        "bound": round(sol.bound, 1),
+        "status": sol.status,
+        "wall_s": t,
+        "cpu_s": c,
+        "settled_by": how,
+        "nodes": int(st.get("bb_nodes", st.get("nodes", 0))),
+        "sites_left": st.get("sites", 0) - st.get("fixed_closed", 0) - st.get("fixed_open", 0),
+        "load": round(os.getloadavg()[0], 1),
+    }
+
+
+def bench_family(args: argparse.Namespace) -> None:
+    cases = [
+        (n, p, s, "family")
+        for n, ps in FAMILY.items()
+        if not args.quick or n <= 400
+        for p in ps
+        for s in range(1, args.family_seeds + 1)
+    ]
+    if args.hard:
+        cases += [(n, p, s, "hard") for n, p, s in HARD]
+    # the process's first B&B call loads (or compiles) the kernels: not timed
+    solve_pmedian(random_instance(400, 10, seed=1).cost, 10)
+    rows = []
+    for n, p, s, group in cases:
+        rows.append(_family_row(n, p, s, args.limit, group))
+        print(rows[-1], flush=True)
+    show(f"OR-Library family, pmed6-40 pairs with p <= 90 (time limit {args.limit:.0f} s)", rows)
+    for group in ("family", "hard"):
+        sub = [r for r in rows if r["set"] == group]
+        if not sub:
+            continue
+        fast = sum(r["status"] == "optimal" and r["wall_s"] <= 10 for r in sub)
+        slow = sorted(sub, key=lambda r: -r["wall_s"])[:3]
+        worst = ", ".join(
+            f"({r['n']}, {r['p']}, {r['seed']}) {r['wall_s']:.1f} s {r['status']}" for r in slow
+        )
+        print(f"\n{group}: proven within 10 s: {fast} of {len(sub)}; slowest {worst}")
+
+
 def bench_heuristic(args: argparse.Namespace) -> None:
     rows = []
     rng = np.random.default_rng(7)
@@ -297,7 +379,9 @@ def bench_heuristic(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--section", choices=("orlib", "generated", "grid", "heuristic", "all"), default="all"
+        "--section",
+        choices=("orlib", "generated", "grid", "family", "heuristic", "all"),
+        default="all",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per embedsite timing")
     parser.add_argument("--limit", type=float, default=60.0, help="embedsite time limit (s)")
@@ -305,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spopt-max-n", type=int, default=200, help="largest n run in spopt")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per grid cell")
     parser.add_argument("--quick", action="store_true", help="n <= 400 and one heuristic case")
+    parser.add_argument("--family-seeds", type=int, default=3, help="seeds per family pair")
+    parser.add_argument("--hard", action="store_true", help="family: add the hard list")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     print(machine())
@@ -314,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_generated(args)
     if args.section in ("grid", "all"):
         bench_grid(args)
+    if args.section in ("family", "all"):
+        bench_family(args)
     if args.section in ("heuristic", "all"):
         bench_heuristic(args)
     return 0

@@ -271,20 +271,32 @@ def test_node_kernel_with_caps_keeps_every_optimum(
 
 
 @settings(max_examples=120, deadline=None)
-@given(small_integer_pmedian(), st.booleans(), st.sampled_from([0, 1, 3]))
+@given(
+    small_integer_pmedian(),
+    st.booleans(),
+    st.sampled_from([0, 1, 3]),
+    st.sampled_from([0, 2]),
+    st.sampled_from([0, 1]),
+)
 def test_compiled_tree_proves_the_brute_force_optimum(
-    inst: tuple[np.ndarray, np.ndarray, int], good_start: bool, iters: int
+    inst: tuple[np.ndarray, np.ndarray, int], good_start: bool, iters: int, shallow: int, rule: int
 ) -> None:
-    """Few subgradient steps per node: the tree branches deep and must still be exact."""
+    """Few subgradient steps per node: the tree branches deep and must still be exact.
+
+    ``shallow``: levels run with the long subgradient (0: none, every node short);
+    ``rule``: 0 most fractional, 1 pseudo-cost branching.
+    """
     cost, w, p = inst
     opt, optima = pmedian_optima(cost, w, p)
     start = np.array(sorted(optima[0])) if good_start else np.argsort(w @ cost)[::-1][:p]
-    saved = bb._ITERS, bb._ENUM_WORK
+    saved = bb._ITERS, bb._ENUM_WORK, bb._SHALLOW, bb._SHALLOW_ITERS, bb._RULE, bb._RELIABLE
     bb._ITERS, bb._ENUM_WORK = max(iters, 1), (0.0 if iters else 1e9)
+    bb._SHALLOW, bb._SHALLOW_ITERS = shallow, 3 * max(iters, 1)
+    bb._RULE, bb._RELIABLE = rule, 1.0
     try:
         res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), (0.999, 0.0), np.inf)
     finally:
-        bb._ITERS, bb._ENUM_WORK = saved
+        bb._ITERS, bb._ENUM_WORK, bb._SHALLOW, bb._SHALLOW_ITERS, bb._RULE, bb._RELIABLE = saved
     assert res.proven
     assert res.value == opt
     assert set(res.sites.tolist()) in optima

@@ -16,12 +16,12 @@ How :func:`solve_pmedian` proves optimality, in order:
    whose Lagrangian bound with it forced open (closed) exceeds the incumbent is fixed closed
    (open) — only solutions better than the incumbent are searched for
    (:mod:`embedsite.siting._pmedian_lagrangian`).
-4. **Small p** (at most ``_BB_MAX_P`` sites left to choose after fixing): **Lagrangian
+4. **Up to** ``_BB_MAX_P`` (90) **sites left to choose after fixing: Lagrangian
    branch-and-bound** on the sites (:mod:`embedsite.siting._pmedian_bb`): the same bound
-   and fixing at every node, warm started from the parent, branching on the most
-   fractional site, enumeration of nodes with few completions. There the LP bound is
-   about 1% below the optimum and HiGHS spends 0.1-1 s per node on the degenerate radius
-   LP; a node here costs milliseconds.
+   and fixing at every node, warm started from the parent (a longer subgradient in the
+   first levels), pseudo-cost branching, enumeration of nodes with few completions. There
+   the LP bound is 0.1-0.5% below the optimum and HiGHS spends 0.1-1 s per node on the
+   degenerate radius LP; a node here costs 1-2 ms.
 5. **Otherwise, radius formulation in chain form** (Elloumi 2010; García, Labbé & Marín 2011): per
    client the distinct distances :math:`D^1 < D^2 < \dots`, :math:`z_{ik}` = "not served
    within :math:`D^k`", rows :math:`z_{ik} - z_{i,k-1} + \sum_{j: c_{ij} = D^k} y_j \ge 0`.
@@ -79,8 +79,11 @@ _DEBUG_HIGHS = False
 # compiled, it beat HiGHS on all 12 instances with 33-40 sites left to choose that were
 # measured (grid p = 33: 2.0 -> 0.7 s, 7.3 -> 1.5 s wall; off-grid seeds alike) but not at
 # 50 (one of three 5.6 s against 1.7 s) nor 67-90 (900, 90, 2: unproven at 30 s against
-# 5.4 s); see docs/benchmarks.md
-_BB_MAX_P = 40
+# 5.4 s); see docs/benchmarks.md. With pseudo-cost branching (a190c92) the B&B also
+# wins at 50-90 (21 instances, limit 20 s): (800, 50, 2) 0.8 against 1.2 s, (900, 90, 2)
+# 2.7 / 3.6 s, (900, 50, 900) 0.6 / 3.3 s, (800, 50, 3) 12.0 s against unproven; the
+# losses are under 0.1 s on instances both settle in under 0.4 s: 90
+_BB_MAX_P = 90
 _BB_MIN_SIZE = 0  # compiled B&B: faster than the radius MIP at any size (pmed2-3)
 _NO_RESTART_SIZE = 20_000  # clients x sites up to which the heuristic makes no restarts
 _CAP_RANK = 3  # initial truncation: distance to the k-th nearest open site of the incumbent

@@ -443,6 +443,56 @@ def _take(
 
 
 @kernel
+def _pseudo_cost_site(
+    pc: np.ndarray,
+    free: np.ndarray,
+    nfree: int,
+    cur: np.ndarray,
+    freq: np.ndarray,
+    reliable: float,
+) -> int:
+    """The free site with the best pseudo-cost product score, or -1 if none is reliable.
+
+    ``pc`` rows: summed down gains, down count, summed up gains, up count (per unit of the
+    estimated LP value moved). A direction seen fewer than ``reliable`` times takes the mean
+    of all sites in that direction. Estimated gains ``a = down * f``, ``b = up * (1 - f)``
+    (``f`` the site's share of Lagrangian solutions); score ``(5 min(a, b) + max(a, b)) / 6``
+    (the weighted score of Linderoth & Savelsbergh 1999, mu = 1/6; the product
+    ``max(a, eps) * max(b, eps)`` took (800, 33, 3) 5,567 nodes against 3,297, measured).
+    """
+    n = pc.shape[1]
+    sd = 0.0
+    nd = 0.0
+    su = 0.0
+    nu = 0.0
+    for j in range(n):
+        sd += pc[0, j]
+        nd += pc[1, j]
+        su += pc[2, j]
+        nu += pc[3, j]
+    if nd == 0.0 or nu == 0.0:
+        return -1
+    md = sd / nd
+    mu = su / nu
+    jb = -1
+    top = -1.0
+    for s in range(nfree):
+        j = free[s]
+        if cur[j] != 0:
+            continue
+        d = pc[0, j] / pc[1, j] if pc[1, j] >= reliable else md
+        u = pc[2, j] / pc[3, j] if pc[3, j] >= reliable else mu
+        f = freq[j]
+        a = d * f
+        b = u * (1.0 - f)
+        score = (5.0 * min(a, b) + max(a, b)) / 6.0
+        if score > top:
+            top = score
+            jb = j
+    return jb
+
+
+@kernel
 def bb_run(
     C: np.ndarray,
     w: np.ndarray,
@@ -452,6 +502,10 @@ def bb_run(
     st_state: np.ndarray,
     st_lam: np.ndarray,
     st_bound: np.ndarray,
+    st_depth: np.ndarray,
+    st_branch: np.ndarray,
+    st_frac: np.ndarray,
+    pc: np.ndarray,
     best: np.ndarray,
     fvec: np.ndarray,
     ivec: np.ndarray,
@@ -462,9 +516,13 @@ def bb_run(
 
     Stack: ``st_state`` (per node and site: 0 free, 1 closed, 2 open), ``st_lam``
     (warm-start multipliers per client), ``st_bound`` (the parent's bound, valid for the
-    node's subtree), ``ivec = [top, nodes, enumerated, subgradient steps]``. Incumbent
-    ``best`` (``p`` sorted columns) of cost ``fvec[0]``; ``delta = max(fvec[1], fvec[2] * |ub|)``.
-    ``params = [iters, beta, stall, window, progress, enumeration work]``.
+    node's subtree), ``st_depth`` (branchings above the node), ``st_branch`` (``2 * site +
+    1`` opened / ``2 * site`` closed by the branching that made the node, ``-1`` none) and
+    ``st_frac`` (that site's share of Lagrangian solutions at the parent), ``ivec = [top,
+    nodes, enumerated, subgradient steps]``; ``pc`` (4 x sites) the pseudo-costs, kept
+    across calls. Incumbent ``best`` (``p`` sorted columns) of cost ``fvec[0]``; ``delta =
+    max(fvec[1], fvec[2] * |ub|)``. ``params = [iters, beta, stall, window, progress,
+    enumeration work, shallow depth, shallow iters, shallow stall, rule, reliable]``.
     """
     m, n = C.shape
     iters = int(params[0])
@@ -473,6 +531,9 @@ def bb_run(
     window = int(params[3])
     progress = params[4]
     enum_work = params[5]
+    shallow = int(params[6])
+    rule = int(params[9])
+    reliable = params[10]
     cur = np.empty(n, dtype=np.int8)
     lam_node = np.empty(m)
     base = np.empty(m)
@@ -501,6 +562,10 @@ def bb_run(
         ivec[1] += 1
         cur[:] = st_state[top]
         lam_node[:] = st_lam[top]
+        dep = st_depth[top]
+        parent_bound = st_bound[top]
+        branched = st_branch[top]
+        branched_frac = st_frac[top]
         nopen = 0
         nfree = 0
         for j in range(n):
@@ -566,6 +631,7 @@ def bb_run(
             dead[j] = False
             opnd[j] = False
             freq[j] = 0.0
+        deep = dep >= shallow  # shallow nodes: a longer subgradient, no early stop
         low = node_subgradient(
             order,
             wcs,
@@ -576,11 +642,11 @@ def bb_run(
             live,
             k,
             target,
-            iters,
+            iters if deep else int(params[7]),
             beta0,
-            stall_lim,
-            window,
-            progress,
+            stall_lim if deep else int(params[8]),
+            window if deep else int(params[7]),
+            progress if deep else 0.0,
             dead,
             opnd,
             best_lam,
@@ -588,6 +654,15 @@ def bb_run(
             freq,
             ivec[3:4],
         )
+        if branched >= 0 and low > -np.inf:
+            # pseudo-cost: the bound gained by this branching, per unit of the site's
+            # estimated LP value moved (f down to 0, or up to 1)
+            jd = branched // 2
+            up = branched % 2
+            moved = (1.0 - branched_frac) if up == 1 else branched_frac
+            gain = max(low + offset - parent_bound, 0.0)
+            pc[2 * up, jd] += gain / max(moved, 0.05)
+            pc[2 * up + 1, jd] += 1.0
         if low >= target:
             continue
         nlive = 0
@@ -604,6 +679,8 @@ def bb_run(
                     if cur[free[s]] == 0:
                         cur[free[s]] = 2
                 top = _push(st_state, st_lam, st_bound, top, cur, lam_node, low + offset)
+                st_depth[top - 1] = dep + 1
+                st_branch[top - 1] = -1
             continue
         # the Lagrangian solution is a feasible plan: keep it if it beats the incumbent
         for s in range(k):
@@ -624,19 +701,30 @@ def bb_run(
         if now_open >= p:  # more sites must open than allowed: nothing better
             if now_open == p:
                 top = _push(st_state, st_lam, st_bound, top, cur, lam_node, low + offset)
+                st_depth[top - 1] = dep + 1
+                st_branch[top - 1] = -1
             continue
         # branch on the most fractional free site: the share of the subgradient steps
         # whose Lagrangian solution held it (an estimate of its LP value) closest to 1/2
         jb = -1
-        far = np.inf
-        for s in range(nfree):
-            j = free[s]
-            if cur[j] == 0 and abs(freq[j] - 0.5) < far:
-                far = abs(freq[j] - 0.5)
-                jb = j
+        if rule == 1:
+            jb = _pseudo_cost_site(pc, free, nfree, cur, freq, reliable)
+        if jb < 0:
+            far = np.inf
+            for s in range(nfree):
+                j = free[s]
+                if cur[j] == 0 and abs(freq[j] - 0.5) < far:
+                    far = abs(freq[j] - 0.5)
+                    jb = j
         here = low + offset
         cur[jb] = 1
         top = _push(st_state, st_lam, st_bound, top, cur, lam_node, here)  # jb closed
+        st_depth[top - 1] = dep + 1
+        st_branch[top - 1] = 2 * jb
+        st_frac[top - 1] = freq[jb]
         cur[jb] = 2
         top = _push(st_state, st_lam, st_bound, top, cur, lam_node, here)  # jb open: first
+        st_depth[top - 1] = dep + 1
+        st_branch[top - 1] = 2 * jb + 1
+        st_frac[top - 1] = freq[jb]
     ivec[0] = top

@@ -14,16 +14,7 @@ import embedsite.network as en
 from embedsite._service_areas import service_areas
 from embedsite._service_grid import _assemble, _trace
 from embedsite.errors import InputError
-
-
-def _sources(net, n, seed):
-    rng = np.random.default_rng(seed)
-    minx, miny, maxx, maxy = net.nodes.total_bounds
-    pts = gpd.GeoDataFrame(
-        geometry=shapely.points(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)),
-        crs=net.crs,
-    )
-    return net.snap(pts, max_distance=10_000)
+from test_paths import _random_points as _sources
 
 
 def _boundary_offset(polys, lines, buffer_m):

@@ -9,6 +9,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 
 import embedsite.demand as ed
 import embedsite.facilities as ef
@@ -81,6 +82,15 @@ def test_every_map_carries_the_attribution(cov, plan):
     for ax in axes:
         assert plotting.ATTRIBUTION in _texts(ax)
         _png(ax)
+
+
+def test_service_area_map_draws_the_grid_polygons(cov):
+    key = "community_service_station"
+    ax = plotting.plot_service_areas(cov, key, labels="en", method="grid")
+    drawn = ax.collections[1]  # after the streets: the areas' patches
+    areas = cov.service_areas(key, method="grid")
+    assert len(drawn.get_paths()) == int(shapely.get_num_geometries(areas.geometry).sum())
+    _png(ax)
 
 
 def test_plan_map_shows_the_newly_covered(cov, plan):

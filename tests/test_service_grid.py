@@ -134,6 +134,10 @@ def test_grid_rejects_bad_method_and_resolution(nanjing_net):
     for bad in (0.0, -1.0, np.nan, 30.0):
         with pytest.raises(InputError, match="resolution_m must be positive metres"):
             service_areas(nanjing_net, src, 300.0, method="grid", resolution_m=bad)
+    # a lattice too fine for memory is refused with the spacing that would do
+    with pytest.raises(InputError, match=r"lattice vertices at resolution_m=0.05 .* use "
+                                         r"resolution_m >= \d"):  # fmt: skip
+        service_areas(nanjing_net, src, 600.0, method="grid", resolution_m=0.05)
 
 
 def test_coverage_service_areas_pass_the_method(nanjing_net):

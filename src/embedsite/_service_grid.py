@@ -38,8 +38,11 @@ import numpy as np
 import shapely
 
 from embedsite._jit import kernel
+from embedsite.errors import InputError
 
 __all__ = ["edge_axis", "grid_polygons"]
+
+_MAX_VERTICES = 25_000_000  # lattice vertices of one area: 20 bytes each in the kernel
 
 
 def edge_axis(
@@ -269,8 +272,8 @@ def _area_rings(
     for i in range(k):
         biggest = max(biggest, n_row[i] * n_col[i])
     buf = np.empty(biggest, np.float64)
-    start_at = np.full(2 * biggest, -1, np.int64)
-    seg_to = np.empty(2 * biggest, np.int64)
+    start_at = np.full(2 * biggest, -1, np.int32)  # lattice edges < 2**31 (checked)
+    seg_to = np.empty(2 * biggest, np.int32)
     ring_area = np.empty(16, np.int64)
     ptr = np.zeros(17, np.int64)
     xs = np.empty(1024, np.float64)
@@ -344,6 +347,16 @@ def grid_polygons(
     hi_xy[has] = np.maximum.reduceat(bounds[:, 2:], starts) + reach
     g0 = np.floor(lo_xy / h).astype(np.int64)  # lattice vertex (g0 + i) * h
     size = np.ceil(hi_xy / h).astype(np.int64) - g0 + 1  # vertices (x, y)
+    vertices = size[:, 0] * size[:, 1]
+    if vertices.max() > _MAX_VERTICES:
+        worst = int(np.argmax(vertices))
+        need = h * math.sqrt(vertices[worst] / _MAX_VERTICES)
+        raise InputError(
+            f"the service area of the source at position {worst} spans {int(vertices[worst]):,} lattice "
+            f"vertices at resolution_m={h:g} (at most {_MAX_VERTICES:,}, about "
+            f"{_MAX_VERTICES * 20 // 2**20} MB); use resolution_m >= {math.ceil(need * 10) / 10:g} "
+            "or method='exact'"
+        )
     ring_area, ptr, x, y = _area_rings(coords, along, first, last, piece_ptr, e, pa, pb,
                                        g0[:, 0].copy(), g0[:, 1].copy(), size[:, 0].copy(),
                                        size[:, 1].copy(), h, reach, buffer_m)  # fmt: skip

@@ -426,14 +426,14 @@ def compute(
         raise InputError("no facility types to analyse; pass types=[...] or a non-empty standards")
     if max_walk_m is not None and not (max_walk_m > 0):
         raise InputError(f"max_walk_m must be a positive number of metres, not {max_walk_m}")
-    for name, obj in (("demand", demand), ("facilities", facilities)):
-        if obj.points.crs != network.crs:
+    targets = demand.points  # each a copy: taken once
+    supply = facilities.points
+    for name, table in (("demand", targets), ("facilities", supply)):
+        if table.crs != network.crs:
             raise InputError(
-                f"the {name} were snapped to another network (CRS {obj.points.crs}); load them "
+                f"the {name} were snapped to another network (CRS {table.crs}); load them "
                 "again with this network"
             )
-    targets = demand.points
-    supply = facilities.points
     csr = network.csr
     u, v = network.edge_nodes
     prepared = prepare_targets(targets, u, v)  # once for all types

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embedsite.siting import _pmedian_kernel as _k
+from embedsite.siting import _pmedian_tree_kernel as _tk
 
 __all__: list[str] = []
 
@@ -76,6 +77,12 @@ _SHALLOW_STALL = 10
 # divided by the LP value moved: 40,837 nodes in all, far worse (measured)
 _RULE = 1
 _RELIABLE = 4.0
+# strong branching at the nodes of depth < _STRONG_DEPTH: the _STRONG_CANDS free sites of
+# best pseudo-cost score, both children bounded by _STRONG_ITERS subgradient steps
+_STRONG_DEPTH = 0
+_STRONG_CANDS = 8
+_STRONG_ITERS = 30
+_STRONG_PC = 1  # 1: the strong children's gains enter the pseudo-costs
 _ENUM_WORK = 2e4  # clients x subsets below which a node's completions are all tried
 
 
@@ -161,7 +168,7 @@ def branch_and_bound(
 
     ``tol = (absolute, relative)``: a solution better than ``ub`` costs at most ``ub -
     delta``, ``delta = max(absolute, relative * |ub|)``; ``lam0`` warm starts the root (the
-    root Lagrangian's multipliers). The tree runs in :func:`_pmedian_kernel.bb_run`, in
+    root Lagrangian's multipliers). The tree runs in :func:`_pmedian_tree_kernel.bb_run`, in
     batches of nodes sized to about 20 ms so the ``deadline`` (a ``perf_counter`` time) is
     checked between them.
     """
@@ -182,10 +189,11 @@ def branch_and_bound(
     st_branch = np.full(depth, -1, dtype=np.int64)  # 2 * site + (1: opened, 0: closed)
     st_frac = np.zeros(depth)
     pc = np.zeros((4, n))  # pseudo-costs: down sum, down count, up sum, up count
-    ivec = np.array([1, 0, 0, 0], dtype=np.int64)
+    ivec = np.array([1, 0, 0, 0, 0], dtype=np.int64)
     params = np.array(
         [_ITERS, _BETA, _STALL, _WINDOW, _PROGRESS, _ENUM_WORK, _SHALLOW, _SHALLOW_ITERS,
-         _SHALLOW_STALL, _RULE, _RELIABLE],
+         _SHALLOW_STALL, _RULE, _RELIABLE, _STRONG_DEPTH, _STRONG_CANDS, _STRONG_ITERS,
+         _STRONG_PC],
         dtype=np.float64,
     )  # fmt: skip
     batch = 4
@@ -193,7 +201,7 @@ def branch_and_bound(
     while ivec[0] > 0:  # the first batch always runs: a deadline leaves a finite bound
         tb = time.perf_counter()
         done = int(ivec[1])
-        _k.bb_run(
+        _tk.bb_run(
             C, w, order, wcs, p, st_state, st_lam, st_bound, st_depth, st_branch, st_frac, pc,
             best, fvec, ivec,
             params, batch,
@@ -216,6 +224,7 @@ def branch_and_bound(
         "bb_nodes": nodes,
         "bb_enumerated": int(ivec[2]),
         "bb_steps": int(ivec[3]),
+        "bb_strong": int(ivec[4]),
         "bb_s": time.perf_counter() - t0,
     }
     return BBResult(best, ub, proven, bound, nodes, stats)

@@ -318,6 +318,7 @@ def _strong_site(
     work_f: np.ndarray,
     work_b: np.ndarray,
     best_s: np.ndarray,
+    every: bool,
 ) -> tuple[int, bool]:
     """Strong branching: the candidate site whose two children gain the most bound.
 
@@ -326,8 +327,11 @@ def _strong_site(
     multipliers); score ``(5 min(a, b) + max(a, b)) / 6`` of the gains ``a``, ``b`` over
     ``here``. The gains also enter the pseudo-costs. A child whose bound reaches the target
     holds no better solution: the site is fixed the other way in ``cur`` (valid for the whole
-    subtree). Returns the site to branch on (``-1``: none left unfixed) and whether the
-    node itself holds no better solution (both children of a candidate pruned).
+    subtree). Unless ``every``, a candidate whose pseudo-costs are reliable in both
+    directions (seen ``params[10]`` times) is scored from them instead (reliability
+    branching, Achterberg, Koch & Martin 2005). Returns the site to branch on (``-1``: none
+    left unfixed) and whether the node itself holds no better solution (both children of a
+    candidate pruned).
     """
     reliable = params[10]
     iters = int(params[13])
@@ -339,6 +343,15 @@ def _strong_site(
     top = -np.inf
     for c in range(nc):
         j = cand[c]
+        f = freq[j]
+        if not every and pc[1, j] >= reliable and pc[3, j] >= reliable:
+            a = pc[0, j] / pc[1, j] * f
+            b = pc[2, j] / pc[3, j] * (1.0 - f)
+            score = (5.0 * min(a, b) + max(a, b)) / 6.0
+            if score > top:
+                top = score
+                jb = j
+            continue
         cur[j] = 1
         dn = _child_bound(
             C, w, order, wcs, p, cur, lam_node, fvec, iters, beta, stall, big,
@@ -351,7 +364,6 @@ def _strong_site(
         )  # fmt: skip
         cur[j] = 0
         ivec[4] += 2
-        f = freq[j]
         if dn > -np.inf and seed_pc:
             pc[0, j] += max(dn - here, 0.0) / max(f, 0.05)
             pc[1, j] += 1.0
@@ -573,10 +585,10 @@ def bb_run(
         # whose Lagrangian solution held it (an estimate of its LP value) closest to 1/2
         jb = -1
         here = low + offset
-        if dep < strong_depth:
+        if dep < strong_depth or rule == 2:
             jb, pruned = _strong_site(
                 C, w, order, wcs, p, cur, lam_node, here, free, nfree, freq, pc, fvec, ivec,
-                params, big, cand, work_i, work_f, work_b, best_s2,
+                params, big, cand, work_i, work_f, work_b, best_s2, dep < strong_depth,
             )  # fmt: skip
             if pruned:
                 continue
@@ -595,7 +607,7 @@ def bb_run(
                 st_depth[top - 1] = dep
                 st_branch[top - 1] = -1
                 continue
-        elif rule == 1:
+        elif rule >= 1:
             jb = _pseudo_cost_site(pc, free, nfree, cur, freq, reliable)
         if jb < 0:
             far = np.inf

@@ -12,7 +12,7 @@ import itertools
 import time
 
 import numpy as np
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from siting_helpers import pmedian_optima, small_integer_pmedian
 
@@ -286,6 +286,9 @@ _TREE_KNOBS = (
     st.sampled_from([0, 2]),
     st.sampled_from([0, 1, 2]),
     st.sampled_from([(0, 1, 1, 0), (1, 4, 3, 1), (3, 2, 1, 0), (9, 8, 5, 1)]),
+)
+@example(  # a strong fixing left a node whose open sites settle every client: it was dropped
+    (np.array([[0.0, 0, 0, 0, 0], [1, 1, 1, 0, 1]]), np.ones(2), 3), False, 1, 0, 0, (1, 4, 3, 1)
 )
 def test_compiled_tree_proves_the_brute_force_optimum(
     inst: tuple[np.ndarray, np.ndarray, int],

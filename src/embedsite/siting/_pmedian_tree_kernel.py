@@ -483,7 +483,13 @@ def bb_run(
             continue
         nmv, offset = _moving(C, w, order, cur, cols, nopen, big, base, mv)
         if nmv == 0:
-            continue  # every completion costs the same as the open sites alone
+            # every completion costs the same as the open sites alone: keep one if better
+            # (without this such a node was dropped unrecorded; strong branching's
+            # fixings reach it, found by the hypothesis test)
+            for s in range(k):
+                cols[nopen + s] = free[s]
+            _take(C, w, cols, p, best, fvec)
+            continue
         ub = fvec[0]
         target = ub - _delta(ub, fvec[1], fvec[2]) - offset
         work = float(nmv)

@@ -18,8 +18,11 @@ Sections (``--section``, default all):
   OR-Library pmedinfo table: n = 200 ... 900, p in {5, 10, n/10, ...}), generated with
   ``--family-seeds`` seeds each (default 3; ``random_instance(n, p, seed=s)``, the same
   family, not the published files); ``--hard`` appends the off-grid instances that were
-  hard at commit f3c4f65. Prints objective, status, wall s, nodes and a summary line
-  "proven within 10 s: k of N; slowest ...".
+  hard at commit f3c4f65, ``--misses`` the seed scan's misses at 554d1a5; ``--strong
+  d,c,s,f`` turns strong branching on (depth, candidates, child steps, seeding of the
+  pseudo-costs), ``--rule`` sets the branching rule (2: reliability branching). Prints
+  objective, status, wall s, nodes and summary lines "proven within 10 s: k of N; slowest
+  ..." and the summed wall time and nodes per group.
 * ``heuristic``: ``heuristic_pmedian`` on random Euclidean instances (2000 clients, 2000 and
   5000 sites, rounded metres) against the Lagrangian lower bound run for up to ``--limit`` s.
 
@@ -54,6 +57,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import embedsite.siting._pmedian_bb as bb  # noqa: E402
 import embedsite.siting._pmedian_exact as pe  # noqa: E402
 from embedsite.siting._orlib import random_instance, read_pmed  # noqa: E402
 from embedsite.siting._pmedian_exact import heuristic_pmedian, solve_pmedian  # noqa: E402
@@ -272,6 +276,8 @@ HARD = (
     (800, 33, 3), (900, 33, 4), (900, 33, 3), (800, 50, 2), (900, 90, 2), (800, 20, 2),
     (800, 50, 3),  # found at a190c92: the radius MIP does not prove it in 20 s
 )  # fmt: skip
+# the seed scan's misses at 554d1a5 (seeds 4-10, n 800-900, p 20-50; docs/benchmarks.md)
+MISSES = ((800, 20, 6), (900, 20, 10), (800, 33, 10), (800, 50, 9))
 
 
 def _family_row(n: int, p: int, seed: int, limit: float, group: str) -> dict[str, Any]:
@@ -313,6 +319,14 @@ def bench_family(args: argparse.Namespace) -> None:
     ]
     if args.hard:
         cases += [(n, p, s, "hard") for n, p, s in HARD]
+    if args.misses:
+        cases += [(n, p, s, "misses") for n, p, s in MISSES]
+    if args.strong:
+        depth, cands, iters, seed_pc = (int(v) for v in args.strong.split(","))
+        bb._STRONG_DEPTH, bb._STRONG_CANDS = depth, cands
+        bb._STRONG_ITERS, bb._STRONG_PC = iters, seed_pc
+    if args.rule is not None:
+        bb._RULE = args.rule
     # the process's first B&B call loads (or compiles) the kernels: not timed
     solve_pmedian(random_instance(400, 10, seed=1).cost, 10)
     rows = []
@@ -320,7 +334,7 @@ def bench_family(args: argparse.Namespace) -> None:
         rows.append(_family_row(n, p, s, args.limit, group))
         print(rows[-1], flush=True)
     show(f"OR-Library family, pmed6-40 pairs with p <= 90 (time limit {args.limit:.0f} s)", rows)
-    for group in ("family", "hard"):
+    for group in ("family", "hard", "misses"):
         sub = [r for r in rows if r["set"] == group]
         if not sub:
             continue
@@ -330,6 +344,8 @@ def bench_family(args: argparse.Namespace) -> None:
             f"({r['n']}, {r['p']}, {r['seed']}) {r['wall_s']:.1f} s {r['status']}" for r in slow
         )
         print(f"\n{group}: proven within 10 s: {fast} of {len(sub)}; slowest {worst}")
+        total, nodes = sum(r["wall_s"] for r in sub), sum(r["nodes"] for r in sub)
+        print(f"{group}: summed wall {total:.1f} s, {nodes:,} B&B nodes")
 
 
 def bench_heuristic(args: argparse.Namespace) -> None:
@@ -391,6 +407,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="n <= 400 and one heuristic case")
     parser.add_argument("--family-seeds", type=int, default=3, help="seeds per family pair")
     parser.add_argument("--hard", action="store_true", help="family: add the hard list")
+    parser.add_argument(
+        "--misses", action="store_true", help="family: add the seed scan's misses at 554d1a5"
+    )
+    parser.add_argument(
+        "--strong",
+        default="",
+        help="family: strong branching 'depth,candidates,steps,seed' (default: off)",
+    )
+    parser.add_argument("--rule", type=int, default=None, help="family: B&B branching rule")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     print(machine())

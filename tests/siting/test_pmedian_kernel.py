@@ -8,15 +8,17 @@ without ties they take the same steps and fix the same sites.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from siting_helpers import pmedian_optima, small_integer_pmedian
 
 import embedsite.siting._pmedian_bb as bb
 import embedsite.siting._pmedian_exact as pe
+import embedsite.siting._pmedian_tree_kernel as _tk
 from embedsite.siting._orlib import random_instance
 
 # ------------------------------------------------------------------ numpy references (61176b4)
@@ -270,33 +272,54 @@ def test_node_kernel_with_caps_keeps_every_optimum(
 # ----------------------------------------------------------------------- tree and enumeration
 
 
-@settings(max_examples=120, deadline=None)
+_TREE_KNOBS = (
+    "_ITERS", "_ENUM_WORK", "_SHALLOW", "_SHALLOW_ITERS", "_RULE", "_RELIABLE",
+    "_STRONG_DEPTH", "_STRONG_CANDS", "_STRONG_ITERS", "_STRONG_PC",
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
 @given(
     small_integer_pmedian(),
     st.booleans(),
     st.sampled_from([0, 1, 3]),
     st.sampled_from([0, 2]),
-    st.sampled_from([0, 1]),
+    st.sampled_from([0, 1, 2]),
+    st.sampled_from([(0, 1, 1, 0), (1, 4, 3, 1), (3, 2, 1, 0), (9, 8, 5, 1)]),
+)
+@example(  # a strong fixing left a node whose open sites settle every client: it was dropped
+    (np.array([[0.0, 0, 0, 0, 0], [1, 1, 1, 0, 1]]), np.ones(2), 3), False, 1, 0, 0, (1, 4, 3, 1)
 )
 def test_compiled_tree_proves_the_brute_force_optimum(
-    inst: tuple[np.ndarray, np.ndarray, int], good_start: bool, iters: int, shallow: int, rule: int
+    inst: tuple[np.ndarray, np.ndarray, int],
+    good_start: bool,
+    iters: int,
+    shallow: int,
+    rule: int,
+    strong: tuple[int, int, int, int],
 ) -> None:
     """Few subgradient steps per node: the tree branches deep and must still be exact.
 
     ``shallow``: levels run with the long subgradient (0: none, every node short);
-    ``rule``: 0 most fractional, 1 pseudo-cost branching.
+    ``rule``: 0 most fractional, 1 pseudo-cost branching, 2 reliability branching (strong
+    branching on candidates with unreliable pseudo-costs); ``strong``: depth below which
+    every node strong-branches, candidates, child steps, whether child gains seed the
+    pseudo-costs. Strong branching fixes sites whose child is pruned: those fixings too must
+    keep the optimum.
     """
     cost, w, p = inst
     opt, optima = pmedian_optima(cost, w, p)
     start = np.array(sorted(optima[0])) if good_start else np.argsort(w @ cost)[::-1][:p]
-    saved = bb._ITERS, bb._ENUM_WORK, bb._SHALLOW, bb._SHALLOW_ITERS, bb._RULE, bb._RELIABLE
+    saved = [getattr(bb, name) for name in _TREE_KNOBS]
     bb._ITERS, bb._ENUM_WORK = max(iters, 1), (0.0 if iters else 1e9)
     bb._SHALLOW, bb._SHALLOW_ITERS = shallow, 3 * max(iters, 1)
     bb._RULE, bb._RELIABLE = rule, 1.0
+    bb._STRONG_DEPTH, bb._STRONG_CANDS, bb._STRONG_ITERS, bb._STRONG_PC = strong
     try:
         res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), (0.999, 0.0), np.inf)
     finally:
-        bb._ITERS, bb._ENUM_WORK, bb._SHALLOW, bb._SHALLOW_ITERS, bb._RULE, bb._RELIABLE = saved
+        for name, value in zip(_TREE_KNOBS, saved, strict=True):
+            setattr(bb, name, value)
     assert res.proven
     assert res.value == opt
     assert set(res.sites.tolist()) in optima
@@ -331,3 +354,44 @@ def test_compiled_tree_deadline_bound_below_the_optimum() -> None:
     assert time.perf_counter() - t0 < 1.0  # batches of about 20 ms watch the deadline
     assert not cut.proven
     assert np.isfinite(cut.bound) and cut.bound <= opt <= cut.value
+
+
+@settings(max_examples=100, deadline=None)
+@given(small_integer_pmedian(), st.data())
+def test_strong_child_bound_below_the_child_optimum(
+    inst: tuple[np.ndarray, np.ndarray, int], data: st.DataObject
+) -> None:
+    """A strong-branching child's bound never exceeds its brute-force optimum.
+
+    The child fixes one site closed or open (and maybe others); its optimum is enumerated
+    over the plans of ``p`` sites that respect the fixings. With a target above every plan
+    the subgradient runs its full budget from arbitrary multipliers.
+    """
+    cost, w, p = inst
+    m, n = cost.shape
+    state = np.array(data.draw(st.lists(st.sampled_from([0, 0, 1, 2]), min_size=n, max_size=n)))
+    state = state.astype(np.int8)
+    lam = np.array(data.draw(st.lists(st.floats(0, 150), min_size=m, max_size=m)))
+    iters = data.draw(st.sampled_from([1, 5, 40]))
+    plans = [
+        s for s in itertools.combinations(range(n), p)
+        if all(state[j] != 1 for j in s) and all(j in s for j in np.flatnonzero(state == 2))
+    ]  # fmt: skip
+    order, wcs = bb._sorted_rows(cost, w)
+    big = 2.0 * float(cost.max()) + 1.0
+    fvec = np.array([1e9, 0.5, 0.0])
+    work_i = np.empty((3, max(m, n) + p), dtype=np.int64)
+    work_f = np.empty((5, max(m, n)))
+    work_b = np.zeros((3, n), dtype=np.bool_)
+    steps = np.zeros(1, dtype=np.int64)
+    low = _tk._child_bound(
+        np.ascontiguousarray(cost), w, order, wcs, p, state, lam, fvec, iters, 2.0, 5, big,
+        work_i, work_f, work_b, np.empty(p, dtype=np.int64), steps,
+    )  # fmt: skip
+    if not plans:
+        return  # infeasible fixings: the tree never bounds such a node (any value is moot)
+    opt = min(float(w @ cost[:, list(s)].min(axis=1)) for s in plans)
+    assert low <= opt + 1e-7 * max(1.0, abs(opt))
+    nopen, nfree = int((state == 2).sum()), int((state == 0).sum())
+    if p - nopen > 0 and nfree > p - nopen:
+        assert np.isfinite(low)  # a real bound was computed

@@ -19,6 +19,10 @@ solution with the most negative reduced cost, measured). The incumbent is
 usually optimal already, so every node must be bounded anyway, and depth first keeps the
 tree small in memory.
 
+Strong branching near the root (both children of a few candidate sites bounded by a short
+subgradient) and reliability branching are implemented but off by default: measured on
+the OR-Library family they made the trees larger as often as smaller (``_STRONG_DEPTH``).
+
 How long a node's subgradient runs depends on its depth: the first ``_SHALLOW`` levels get
 up to ``_SHALLOW_ITERS`` steps and no early stop, deeper nodes at most ``_ITERS`` steps and
 stop as soon as their bound stops closing the gap. Measured on the hard instances of the
@@ -46,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embedsite.siting import _pmedian_kernel as _k
+from embedsite.siting import _pmedian_tree_kernel as _tk
 
 __all__: list[str] = []
 
@@ -76,6 +81,21 @@ _SHALLOW_STALL = 10
 # divided by the LP value moved: 40,837 nodes in all, far worse (measured)
 _RULE = 1
 _RELIABLE = 4.0
+# strong branching (_pmedian_tree_kernel._strong_site) at the nodes of depth < _STRONG_DEPTH:
+# the _STRONG_CANDS free sites of best pseudo-cost score, both children bounded by
+# _STRONG_ITERS subgradient steps from the node's multipliers, the max-min (weighted) gain
+# chosen; a pruned child fixes its site the other way. _RULE = 2 also strong-branches, at
+# any depth, the candidates whose pseudo-costs are not yet reliable (reliability
+# branching). OFF by default: no setting tried made the tree smaller overall. On the
+# pmed6-40 family + hard list (91 instances) depth < 1 / 16 candidates / 60 steps took the
+# summed proof time from 49.1 to 62.5 s ((700, 5, 1) 106 -> 793 nodes) and (800, 50, 3)
+# 10.4 -> 10.1 s; on the 5 misses of the seed scan it proved (800, 20, 6) in 7.2 s (base
+# unproven at 20 s) but (800, 50, 3) went unproven at 20 s with most other settings (depth
+# < 3, 30 or 100 steps, reliability branching, seeding off), measured
+_STRONG_DEPTH = 0
+_STRONG_CANDS = 8
+_STRONG_ITERS = 30
+_STRONG_PC = 1  # 1: the strong children's gains enter the pseudo-costs
 _ENUM_WORK = 2e4  # clients x subsets below which a node's completions are all tried
 
 
@@ -161,7 +181,7 @@ def branch_and_bound(
 
     ``tol = (absolute, relative)``: a solution better than ``ub`` costs at most ``ub -
     delta``, ``delta = max(absolute, relative * |ub|)``; ``lam0`` warm starts the root (the
-    root Lagrangian's multipliers). The tree runs in :func:`_pmedian_kernel.bb_run`, in
+    root Lagrangian's multipliers). The tree runs in :func:`_pmedian_tree_kernel.bb_run`, in
     batches of nodes sized to about 20 ms so the ``deadline`` (a ``perf_counter`` time) is
     checked between them.
     """
@@ -182,10 +202,11 @@ def branch_and_bound(
     st_branch = np.full(depth, -1, dtype=np.int64)  # 2 * site + (1: opened, 0: closed)
     st_frac = np.zeros(depth)
     pc = np.zeros((4, n))  # pseudo-costs: down sum, down count, up sum, up count
-    ivec = np.array([1, 0, 0, 0], dtype=np.int64)
+    ivec = np.array([1, 0, 0, 0, 0], dtype=np.int64)
     params = np.array(
         [_ITERS, _BETA, _STALL, _WINDOW, _PROGRESS, _ENUM_WORK, _SHALLOW, _SHALLOW_ITERS,
-         _SHALLOW_STALL, _RULE, _RELIABLE],
+         _SHALLOW_STALL, _RULE, _RELIABLE, _STRONG_DEPTH, _STRONG_CANDS, _STRONG_ITERS,
+         _STRONG_PC],
         dtype=np.float64,
     )  # fmt: skip
     batch = 4
@@ -193,7 +214,7 @@ def branch_and_bound(
     while ivec[0] > 0:  # the first batch always runs: a deadline leaves a finite bound
         tb = time.perf_counter()
         done = int(ivec[1])
-        _k.bb_run(
+        _tk.bb_run(
             C, w, order, wcs, p, st_state, st_lam, st_bound, st_depth, st_branch, st_frac, pc,
             best, fvec, ivec,
             params, batch,
@@ -216,6 +237,7 @@ def branch_and_bound(
         "bb_nodes": nodes,
         "bb_enumerated": int(ivec[2]),
         "bb_steps": int(ivec[3]),
+        "bb_strong": int(ivec[4]),
         "bb_s": time.perf_counter() - t0,
     }
     return BBResult(best, ub, proven, bound, nodes, stats)

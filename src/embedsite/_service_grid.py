@@ -352,10 +352,10 @@ def grid_polygons(
         worst = int(np.argmax(vertices))
         need = h * math.sqrt(vertices[worst] / _MAX_VERTICES)
         raise InputError(
-            f"the service area of the source at position {worst} spans {int(vertices[worst]):,} lattice "
-            f"vertices at resolution_m={h:g} (at most {_MAX_VERTICES:,}, about "
-            f"{_MAX_VERTICES * 20 // 2**20} MB); use resolution_m >= {math.ceil(need * 10) / 10:g} "
-            "or method='exact'"
+            f"the service area of the source at position {worst} spans "
+            f"{int(vertices[worst]):,} lattice vertices at resolution_m={h:g} (at most "
+            f"{_MAX_VERTICES:,}, about {_MAX_VERTICES * 20 // 2**20} MB); use "
+            f"resolution_m >= {math.ceil(need * 10) / 10:g} or method='exact'"
         )
     ring_area, ptr, x, y = _area_rings(coords, along, first, last, piece_ptr, e, pa, pb,
                                        g0[:, 0].copy(), g0[:, 1].copy(), size[:, 0].copy(),

@@ -396,6 +396,15 @@ def test_branch_and_bound_above_25_sites_left_agrees_with_the_radius_mip(
     assert with_bb.objective == _value(inst.cost, np.ones(n), with_bb.selected)
 
 
+def _assert_radius_mip_optimum(cost, p, got, monkeypatch):
+    """``got`` is proven optimal at the radius MIP's optimum (the B&B switched off)."""
+    monkeypatch.setattr(pe, "_BB_MAX_P", -1)
+    mip = solve_pmedian(cost, p)
+    assert got.status == mip.status == "optimal"
+    assert got.objective == mip.objective == got.bound
+    assert got.objective == _value(cost, np.ones(len(cost)), got.selected)
+
+
 @pytest.mark.parametrize(
     ("shallow", "rule", "most"),
     [(0, 0, None), (4, 0, 2200), (0, 1, 600), (pytest.param(None, None, 300, id="default"))],
@@ -414,11 +423,7 @@ def test_shallow_subgradient_and_pseudo_costs_prove_in_fewer_nodes(
         monkeypatch.setattr(bb, "_SHALLOW", shallow)
         monkeypatch.setattr(bb, "_RULE", rule)
     got = solve_pmedian(inst.cost, 60)
-    monkeypatch.setattr(pe, "_BB_MAX_P", -1)
-    mip = solve_pmedian(inst.cost, 60)
-    assert got.status == mip.status == "optimal"
-    assert got.objective == mip.objective == got.bound
-    assert got.objective == _value(inst.cost, np.ones(300), got.selected)
+    _assert_radius_mip_optimum(inst.cost, 60, got, monkeypatch)
     if most is None:
         assert got.stats["bb_nodes"] > 2500  # the old tree: the instance is a real test
     else:
@@ -439,11 +444,7 @@ def test_strong_branching_proves_in_fewer_nodes(
     monkeypatch.setattr(bb, "_STRONG_ITERS", 30)
     monkeypatch.setattr(bb, "_STRONG_PC", 1)
     got = solve_pmedian(inst.cost, 60)
-    monkeypatch.setattr(pe, "_BB_MAX_P", -1)
-    mip = solve_pmedian(inst.cost, 60)
-    assert got.status == mip.status == "optimal"
-    assert got.objective == mip.objective == got.bound
-    assert got.objective == _value(inst.cost, np.ones(300), got.selected)
+    _assert_radius_mip_optimum(inst.cost, 60, got, monkeypatch)
     assert least <= got.stats["bb_nodes"] <= most
     assert (got.stats["bb_strong"] > 0) == (strong > 0)
 

@@ -90,6 +90,10 @@ def test_nearest_is_the_facility_at_that_distance(nanjing_inputs, nanjing_cov):
     np.testing.assert_allclose(
         net.walk_distance(fac, res), nanjing_cov.distance[key][ok].to_numpy(), atol=1e-6
     )
+    # the facilities' own labels (object, None where none is reached), never a coerced dtype
+    assert all(d == np.dtype(object) for d in nanjing_cov.nearest.dtypes)
+    assert set(near[ok]) <= set(supply.points.index) and near[~ok].isna().all()
+    assert ok.equals(np.isfinite(nanjing_cov.distance[key]))
 
 
 def test_by_neighbourhood_adds_up(nanjing_inputs, nanjing_cov):

@@ -458,9 +458,11 @@ def compute(
     labels = np.empty(len(supply) + 1, dtype=object)  # source -1 (none): the last, None
     labels[:-1] = np.asarray(supply.index, dtype=object)
     index, columns = targets.index, pd.Index(keys)
+    # object labels as given (pandas would infer a string dtype: a copy, 80 ms at 94k x 10)
+    near = pd.DataFrame(labels[source], index=index, columns=columns, dtype=object, copy=False)
     return Coverage(
         distance=pd.DataFrame(distance, index=index, columns=columns, copy=False),
-        nearest=pd.DataFrame(labels[source], index=index, columns=columns, copy=False),
+        nearest=near,
         covered=pd.DataFrame(distance <= radii, index=index, columns=columns, copy=False),
         network=network,
         demand=demand,

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numba
+import numpy as np
 
-__all__ = ["kernel"]
+__all__ = ["grow", "kernel"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,3 +25,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def kernel(fn: F) -> F:
     """Compile ``fn`` with numba (``njit``, cached on disk, releasing the GIL)."""
     return cast(F, numba.njit(cache=True, nogil=True)(fn))
+
+
+@kernel
+def grow(a: Any, cap: int, used: int) -> Any:
+    """A kernel's output buffer enlarged to ``cap`` entries, its first ``used`` kept."""
+    out = np.empty(cap, a.dtype)
+    out[:used] = a[:used]
+    return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embedsite._jit import kernel
+from embedsite._jit import grow, kernel
 
 _MIN_LINK = 1e-9  # a zero-cost link, as the scipy version stored it (csgraph drops zeros)
 
@@ -163,18 +163,10 @@ def _buffers(n: int) -> tuple[np.ndarray, ...]:
 
 
 @kernel
-def prepare(
-    edge: np.ndarray,
-    to_u: np.ndarray,
-    to_v: np.ndarray,
-    access: np.ndarray,
-    position: np.ndarray,
-    n_edges: int,
-) -> tuple[np.ndarray, ...]:
+def by_edge(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Targets by edge (a counting sort, stable): ``order`` (target of each sorted position),
-    the edges holding targets (``run_edge``, ascending), where each one's targets start in
-    ``order`` (``run_start``, one more entry than ``run_edge``), and ``to_u``, ``to_v``,
-    ``access``, ``position`` in the sorted order (gathered in the same pass)."""
+    the edges holding targets (``run_edge``, ascending) and where each one's targets start in
+    ``order`` (``run_start``, one more entry than ``run_edge``)."""
     m = len(edge)
     count = np.zeros(n_edges + 1, np.int64)
     for t in range(m):
@@ -194,14 +186,31 @@ def prepare(
             r += 1
     run_start[n_runs] = m
     order = np.empty(m, np.int64)
-    s_u, s_v = np.empty(m), np.empty(m)
-    s_acc, s_pos = np.empty(m), np.empty(m)
     for t in range(m):
         e = edge[t]
-        p = count[e]
-        order[p] = t
+        order[count[e]] = t
+        count[e] += 1
+    return order, run_edge, run_start
+
+
+@kernel
+def prepare(
+    edge: np.ndarray,
+    to_u: np.ndarray,
+    to_v: np.ndarray,
+    access: np.ndarray,
+    position: np.ndarray,
+    n_edges: int,
+) -> tuple[np.ndarray, ...]:
+    """:func:`by_edge`, and ``to_u``, ``to_v``, ``access``, ``position`` in the sorted order
+    (gathered in one compiled pass: four numpy gathers took as long as the sort)."""
+    order, run_edge, run_start = by_edge(edge, n_edges)
+    m = len(edge)
+    s_u, s_v = np.empty(m), np.empty(m)
+    s_acc, s_pos = np.empty(m), np.empty(m)
+    for p in range(m):
+        t = order[p]
         s_u[p], s_v[p], s_acc[p], s_pos[p] = to_u[t], to_v[t], access[t], position[t]
-        count[e] = p + 1
     return order, run_edge, run_start, s_u, s_v, s_acc, s_pos
 
 
@@ -370,11 +379,7 @@ def per_source_dijkstra(
                             limit, dist, origin, hk, hs, hn, pos, touched)  # fmt: skip
         if nnz + n_touched > len(out_col):
             cap_out = max(2 * len(out_col), nnz + n_touched)
-            c2 = np.empty(cap_out, np.int64)
-            v2 = np.empty(cap_out, np.float64)
-            c2[:nnz] = out_col[:nnz]
-            v2[:nnz] = out_val[:nnz]
-            out_col, out_val = c2, v2
+            out_col, out_val = grow(out_col, cap_out, nnz), grow(out_val, cap_out, nnz)
         cols = np.sort(touched[:n_touched])
         for r in range(n_touched):
             c = cols[r]
@@ -435,7 +440,7 @@ def pair_join(
         at_t[fill[j]] = t
         at_off[fill[j]] = t_to_v[t]
         fill[j] += 1
-    order, run_edge, run_start = prepare(t_edge, t_to_u, t_to_v, t_acc, t_pos, len(edge_u))[:3]
+    order, run_edge, run_start = by_edge(t_edge, len(edge_u))
     best = np.full(m, np.inf)
     touched = np.empty(m, np.int64)
     cap = max(16, 4 * m)
@@ -468,13 +473,8 @@ def pair_join(
                     best[t] = c
         if nnz + n_t > cap:
             cap = max(2 * cap, nnz + n_t)
-            new_r = np.empty(cap, np.int64)
-            new_c = np.empty(cap, np.int64)
-            new_v = np.empty(cap, np.float64)
-            new_r[:nnz] = out_r[:nnz]
-            new_c[:nnz] = out_c[:nnz]
-            new_v[:nnz] = out_v[:nnz]
-            out_r, out_c, out_v = new_r, new_c, new_v
+            out_r, out_c = grow(out_r, cap, nnz), grow(out_c, cap, nnz)
+            out_v = grow(out_v, cap, nnz)
         if 16 * n_t > m:  # many reached: a scan of all targets is cheaper than a sort
             for t in range(m):
                 if best[t] != np.inf:

@@ -47,7 +47,7 @@ from scipy import sparse
 from embedsite._config import show_progress
 from embedsite._graphbuild import ranges
 from embedsite._paths import source_node_distances
-from embedsite._service_grid import edge_axis, grid_polygons
+from embedsite._service_grid import edge_axis, grid_polygons, on_axis
 from embedsite.errors import CRSError, InputError, MissingColumnError
 from embedsite.network import PedestrianNetwork
 
@@ -131,14 +131,9 @@ def service_areas(
     >>> lines.geom_type.unique().tolist()
     ['MultiLineString']
     """
-    radius, columns = _check(network, sources, radius_m, buffer_m, kind, node_dist)
-    if method not in ("exact", "grid"):
-        raise InputError(f"method must be 'exact' or 'grid', not {method!r}")
-    h = buffer_m / 5 if resolution_m is None else float(resolution_m)
-    if method == "grid" and not (np.isfinite(h) and 0 < h <= buffer_m):
-        raise InputError(
-            f"resolution_m must be positive metres, at most buffer_m ({buffer_m}), not {h}"
-        )
+    radius, columns, h = _check(
+        network, sources, radius_m, buffer_m, kind, node_dist, method, resolution_m
+    )
     k = len(sources)
     if k == 0:
         empty = {c: pd.Series(dtype=float) for c in columns}
@@ -299,12 +294,22 @@ def _check(
     buffer_m: float,
     kind: str,
     node_dist: sparse.csr_array | None,
-) -> tuple[np.ndarray, list[str]]:
-    """Validate the public arguments once; return the per-source radius and output columns."""
+    method: str,
+    resolution_m: float | None,
+) -> tuple[np.ndarray, list[str], float]:
+    """Validate the public arguments once; return the per-source radius, the output columns
+    and the lattice spacing of ``method="grid"``."""
     if kind not in ("polygon", "lines"):
         raise InputError(f"kind must be 'polygon' or 'lines', not {kind!r}")
     if kind == "polygon" and not (np.isfinite(buffer_m) and buffer_m > 0):
         raise InputError(f"buffer_m must be a positive number of metres, not {buffer_m}")
+    if method not in ("exact", "grid"):
+        raise InputError(f"method must be 'exact' or 'grid', not {method!r}")
+    h = buffer_m / 5 if resolution_m is None else float(resolution_m)
+    if method == "grid" and not (np.isfinite(h) and 0 < h <= buffer_m):
+        raise InputError(
+            f"resolution_m must be positive metres, at most buffer_m ({buffer_m}), not {h}"
+        )
     if not isinstance(sources, gpd.GeoDataFrame):
         raise InputError(
             f"sources must be a GeoDataFrame from network.snap(...), not {type(sources).__name__}"
@@ -341,7 +346,7 @@ def _check(
             f"{(len(sources), len(network))}: use source_node_distances of these sources"
         )
     columns = ["street_length_m"] + (["area_m2"] if kind == "polygon" else [])
-    return radius, columns
+    return radius, columns, h
 
 
 def _reached_intervals(
@@ -404,11 +409,10 @@ def _cut(
     """The parts ``[lo, hi]`` (geodesic metres from ``u``) of edges ``e`` as LineStrings."""
     if len(e) == 0:
         return np.zeros(0, dtype=object)
-    coords, along, first, last, ratio = edge_axis(geoms, length)
-    drawn = along[last] - along[first]
+    axis = edge_axis(geoms, length)
+    coords, along, first, last, _ = axis
     f, la = first[e], last[e]
-    a = along[f] + np.minimum(lo * ratio[e], drawn[e])
-    b = along[f] + np.minimum(hi * ratio[e], drawn[e])
+    a, b = on_axis(axis, e, lo), on_axis(axis, e, hi)
     k0 = np.maximum(np.searchsorted(along, a, side="right"), f + 1)
     k1 = np.minimum(np.searchsorted(along, b, side="left"), la)
     n_in = np.maximum(k1 - k0, 0)

@@ -37,10 +37,10 @@ import math
 import numpy as np
 import shapely
 
-from embedsite._jit import kernel
+from embedsite._jit import grow, kernel
 from embedsite.errors import InputError
 
-__all__ = ["edge_axis", "grid_polygons"]
+__all__ = ["edge_axis", "grid_polygons", "on_axis"]
 
 _MAX_VERTICES = 25_000_000  # lattice vertices of one area: 20 bytes each in the kernel
 
@@ -66,6 +66,14 @@ def edge_axis(
     return coords, along, first, last, ratio
 
 
+def on_axis(axis: tuple[np.ndarray, ...], e: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Positions on :func:`edge_axis`' axis of the points ``x`` geodesic metres from the start
+    of edges ``e`` (clamped to the drawn line)."""
+    _, along, first, last, ratio = axis
+    drawn = along[last[e]] - along[first[e]]
+    return along[first[e]] + np.minimum(x * ratio[e], drawn)
+
+
 @kernel
 def _stamp(
     ax: float,
@@ -76,16 +84,13 @@ def _stamp(
     gy0: int,
     n_col: int,
     n_row: int,
-    row0: int,
-    col0: int,
     h: float,
     reach: float,
     field: np.ndarray,
 ) -> None:
     """Lower ``field`` to the squared distance to segment ``AB`` at the lattice vertices of
     its bounding box grown by ``reach``: vertex ``(gx0 + ix, gy0 + iy)``, at
-    ``(gx * h, gy * h)``, is ``field[row0 + iy, col0 + ix]`` (``0 <= ix < n_col``,
-    ``0 <= iy < n_row``)."""
+    ``(gx * h, gy * h)``, is ``field[iy, ix]`` (``0 <= ix < n_col``, ``0 <= iy < n_row``)."""
     ux, uy = bx - ax, by - ay
     uu = ux * ux + uy * uy
     inv = 1.0 / uu if uu > 0 else 0.0
@@ -101,8 +106,7 @@ def _stamp(
             wx = wx0 + ix * h
             f = min(max((wx * ux + wy * uy) * inv, 0.0), 1.0)
             rx, ry = wx - f * ux, wy - f * uy
-            r, c = row0 + iy, col0 + ix
-            field[r, c] = min(field[r, c], rx * rx + ry * ry)
+            field[iy, ix] = min(field[iy, ix], rx * rx + ry * ry)
 
 
 @kernel
@@ -117,8 +121,6 @@ def _stamp_piece(
     gy0: int,
     n_col: int,
     n_row: int,
-    row0: int,
-    col0: int,
     h: float,
     reach: float,
     field: np.ndarray,
@@ -134,8 +136,7 @@ def _stamp_piece(
         f0 = (s0 - along[j]) / seg if seg > 0 else 0.0
         f1 = (s1 - along[j]) / seg if seg > 0 else 0.0
         _stamp(coords[j, 0] + f0 * dx, coords[j, 1] + f0 * dy, coords[j, 0] + f1 * dx,
-               coords[j, 1] + f1 * dy, gx0, gy0, n_col, n_row, row0, col0, h, reach,
-               field)  # fmt: skip
+               coords[j, 1] + f1 * dy, gx0, gy0, n_col, n_row, h, reach, field)  # fmt: skip
 
 
 @kernel
@@ -198,7 +199,7 @@ def _trace(
                     else:
                         ex1 = k
             if n_seg + 2 > len(seg_from):
-                seg_from = _grow(seg_from, 2 * len(seg_from))
+                seg_from = grow(seg_from, 2 * len(seg_from), n_seg)
             if ex1 < 0:  # one exit, one entry
                 seg_from[n_seg] = edge[ex0]
                 seg_to[edge[ex0]] = edge[en0]
@@ -227,7 +228,7 @@ def _trace(
         begin = c
         while True:
             if n + 2 > len(x):
-                x, y = _grow(x, 2 * len(x)), _grow(y, 2 * len(y))
+                x, y = grow(x, 2 * len(x), n), grow(y, 2 * len(y), n)
             x[n], y[n] = _crossing(f, c, n_row, n_col, level)
             n += 1
             start_at[c] = -1
@@ -287,15 +288,14 @@ def _area_rings(
         for q in range(piece_ptr[i], piece_ptr[i + 1]):
             e = p_edge[q]
             _stamp_piece(coords, along, first[e], last[e], p_a[q], p_b[q], gx0[i], gy0[i],
-                         n_col[i], n_row[i], 0, 0, h, reach, f)  # fmt: skip
+                         n_col[i], n_row[i], h, reach, f)  # fmt: skip
         rp, rx, ry = _trace(f, level, start_at, seg_to)
         nr, npt = len(rp) - 1, len(rx)
         while n_rings + nr + 1 > len(ring_area):
-            ring_area = _grow(ring_area, 2 * len(ring_area))
-            ptr = _grow(ptr, 2 * len(ptr))
+            ring_area = grow(ring_area, 2 * len(ring_area), n_rings)
+            ptr = grow(ptr, 2 * len(ptr), n_rings + 1)
         while n_pts + npt > len(xs):
-            xs = _grow(xs, 2 * len(xs))
-            ys = _grow(ys, 2 * len(ys))
+            xs, ys = grow(xs, 2 * len(xs), n_pts), grow(ys, 2 * len(ys), n_pts)
         ring_area[n_rings : n_rings + nr] = i
         ptr[n_rings + 1 : n_rings + nr + 1] = rp[1:] + n_pts
         xs[n_pts : n_pts + npt] = (rx + gx0[i]) * h
@@ -303,13 +303,6 @@ def _area_rings(
         n_rings += nr
         n_pts += npt
     return ring_area[:n_rings], ptr[: n_rings + 1], xs[:n_pts], ys[:n_pts]
-
-
-@kernel
-def _grow(a: np.ndarray, cap: int) -> np.ndarray:
-    out = np.empty(cap, a.dtype)
-    out[: len(a)] = a
-    return out
 
 
 def grid_polygons(
@@ -332,10 +325,9 @@ def grid_polygons(
         return out
     h = float(resolution_m)
     reach = buffer_m + h  # exact up to here: a vertex next to one inside is within it
-    coords, along, first, last, ratio = edge_axis(geoms, length)
-    drawn = along[last] - along[first]
-    pa = along[first[e]] + np.minimum(lo * ratio[e], drawn[e])
-    pb = along[first[e]] + np.minimum(hi * ratio[e], drawn[e])
+    axis = edge_axis(geoms, length)
+    coords, along, first, last, _ = axis
+    pa, pb = on_axis(axis, e, lo), on_axis(axis, e, hi)
     # each area's extent (its pieces' edges' bounds), grown and put on the common lattice
     bounds = shapely.bounds(geoms)[e]
     piece_ptr = np.searchsorted(s, np.arange(k + 1))

@@ -71,24 +71,18 @@ def _snapped(points: pd.DataFrame) -> _Snapped:
 
 @dataclass(frozen=True)
 class Targets:
-    """Snapped targets as plain arrays, prepared once for many :func:`nearest_source` calls.
+    """Snapped targets as plain arrays, checked once for many :func:`nearest_source` calls:
+    each target's ``edge``, ``to_u``, ``to_v``, ``access`` and ``position``, in the targets'
+    own order (the engine reads them in that order and writes its answers in it)."""
 
-    The targets sorted by edge (stable): ``order`` is the target at each sorted position,
-    ``to_u``, ``to_v``, ``access``, ``position`` are in that order; ``run_edge`` lists the edges
-    holding targets (ascending) and ``run_start`` where each one's targets start (one more
-    entry, ``len``, at the end).
-    """
-
-    order: np.ndarray
-    run_edge: np.ndarray
-    run_start: np.ndarray
+    edge: np.ndarray
     to_u: np.ndarray
     to_v: np.ndarray
     access: np.ndarray
     position: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.order)
+        return len(self.edge)
 
 
 def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarray) -> Targets:
@@ -100,10 +94,7 @@ def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarra
             f"targets name edges {edge.min()}..{edge.max()} but the network has {len(edge_u)}: "
             "snap them with this network"
         )
-    order, run_edge, run_start, to_u, to_v, access, position = _kernel.prepare(
-        edge, t.to_u, t.to_v, t.access, t.position, len(edge_u)
-    )
-    return Targets(order, run_edge, run_start, to_u, to_v, access, position)
+    return Targets(*t)
 
 
 def nearest_source(
@@ -184,10 +175,10 @@ def nearest_sources(
         raise InputError(f"limits must be walk distances >= 0 (m), not {limits.tolist()}")
     if len(sources) >= np.iinfo(np.int32).max:
         raise InputError(f"{len(sources)} sources are more than an int32 block can number")
-    distance = np.full((n_t, k), np.inf)
-    source = np.full((n_t, k), -1, np.int32)
     if n_t == 0 or k == 0 or len(sources) == 0:
-        return NearestSource(distance, source)
+        return NearestSource(np.full((n_t, k), np.inf), np.full((n_t, k), -1, np.int32))
+    distance = np.empty((n_t, k))  # the kernel writes every row
+    source = np.empty((n_t, k), np.int32)
     s = _snapped(sources)
     keep = np.flatnonzero(groups >= 0)
     row = keep[np.argsort(groups[keep], kind="stable")]  # by set, rows ascending within one
@@ -206,9 +197,7 @@ def nearest_sources(
         row.astype(np.int32),
         set_start,
         limits,
-        t.run_edge,
-        t.run_start,
-        t.order,
+        t.edge,
         t.to_u,
         t.to_v,
         t.access,

@@ -194,30 +194,10 @@ def by_edge(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 @kernel
-def prepare(
-    edge: np.ndarray,
-    to_u: np.ndarray,
-    to_v: np.ndarray,
-    access: np.ndarray,
-    position: np.ndarray,
-    n_edges: int,
-) -> tuple[np.ndarray, ...]:
-    """:func:`by_edge`, and ``to_u``, ``to_v``, ``access``, ``position`` in the sorted order
-    (gathered in one compiled pass: four numpy gathers took as long as the sort)."""
-    order, run_edge, run_start = by_edge(edge, n_edges)
-    m = len(edge)
-    s_u, s_v = np.empty(m), np.empty(m)
-    s_acc, s_pos = np.empty(m), np.empty(m)
-    for p in range(m):
-        t = order[p]
-        s_u[p], s_v[p], s_acc[p], s_pos[p] = to_u[t], to_v[t], access[t], position[t]
-    return order, run_edge, run_start, s_u, s_v, s_acc, s_pos
-
-
-@kernel
-def _fill_all(
+def _fill_rows(
     dist: np.ndarray,
-    origin: np.ndarray,
+    label: np.ndarray,
+    reached: np.ndarray,
     limits: np.ndarray,
     edge_u: np.ndarray,
     edge_v: np.ndarray,
@@ -226,9 +206,7 @@ def _fill_all(
     s_acc: np.ndarray,
     s_pos: np.ndarray,
     s_row: np.ndarray,
-    run_edge: np.ndarray,
-    run_start: np.ndarray,
-    order: np.ndarray,
+    t_edge: np.ndarray,
     to_u: np.ndarray,
     to_v: np.ndarray,
     access: np.ndarray,
@@ -238,66 +216,59 @@ def _fill_all(
 ) -> None:
     """Every target's walk distance and nearest source in every set, from the node block.
 
-    ``dist``/``origin`` are (nodes, sets): each node's distance to the nearest source of each
-    set and that source (an index into the concatenated sources, -1 unreached). Per edge
-    holding targets, and per set: via the street nodes, ``min(d[u] + to_u, d[v] + to_v)``
-    (``u`` on a tie); then each source on the edge itself, in row order, reached directly
-    along it when strictly shorter; then ``+ access``, and ``inf``/-1 beyond the set's limit.
-    These inner loops run over the edge's targets with no branch, so they vectorise; each
-    target's row of ``out_d``/``out_s`` (targets, sets) is then written in one go (the
-    targets arrive sorted by edge, their rows are in their own order). The outputs come
-    filled with ``inf``/-1: an edge no set reaches is skipped.
+    ``dist``/``label`` are (nodes, sets): each node's distance to the nearest source of each
+    set and that source's row (``s_row``; -1 unreached, always with ``inf``); ``reached`` flags
+    the nodes some set reached. Per target, in
+    the targets' own order, and per set: via the street nodes, ``min(d[u] + to_u, d[v] +
+    to_v)`` (``u`` on a tie); then each source on the target's edge, in row order, reached
+    directly along it when strictly shorter; then ``+ access``, and ``inf``/-1 beyond the
+    set's limit. Every row of ``out_d``/``out_s`` (targets, sets) is written once, in order:
+    the outputs need no initial fill, and the writes stream (measured: the earlier pass by
+    edge, writing each target's row where it fell, spent most of its time on those scattered
+    writes). The loops over the sets have no branch and vectorise. A target whose edge no
+    set reaches and no source stands on gets ``inf``/-1 without reading the block: on a
+    large network most of it lies beyond every radius, and its rows are far apart in memory.
     """
     n_sets = len(limits)
     k = len(s_edge)
-    by_edge = np.argsort(s_edge, kind="mergesort")  # stable: rows ascending within a set
-    longest = 0
-    for r in range(len(run_edge)):
-        longest = max(longest, run_start[r + 1] - run_start[r])
-    best = np.empty((n_sets, longest))
-    who = np.empty((n_sets, longest), np.int64)
-    q = 0
-    for r in range(len(run_edge)):
-        e = run_edge[r]
-        while q < k and s_edge[by_edge[q]] < e:
-            q += 1
-        q_end = q
-        while q_end < k and s_edge[by_edge[q_end]] == e:
-            q_end += 1
-        lo, n = run_start[r], run_start[r + 1] - run_start[r]
+    # the sources by edge (a CSR over the edges, stable: rows ascending within a set)
+    order = np.argsort(s_edge, kind="mergesort")
+    ptr = np.zeros(len(edge_u) + 1, np.int64)
+    for i in range(k):
+        ptr[s_edge[i] + 1] += 1
+    for e in range(len(edge_u)):
+        ptr[e + 1] += ptr[e]
+    e_set, e_pos = s_set[order], s_pos[order]
+    e_acc, e_row = s_acc[order], s_row[order]
+    best = np.empty(n_sets)
+    who = np.empty(n_sets, np.int32)
+    for t in range(len(t_edge)):
+        e = t_edge[t]
         a, b = edge_u[e], edge_v[e]
-        if q == q_end:  # no source on the edge: reached through its ends, or not at all
-            reached = False
-            for j in range(n_sets):
-                reached = reached or origin[a, j] >= 0 or origin[b, j] >= 0
-            if not reached:  # its targets keep the outputs' initial inf / -1
-                continue
+        if not (reached[a] or reached[b]) and ptr[e] == ptr[e + 1]:
+            out_d[t, :] = np.inf
+            out_s[t, :] = -1
+            continue
+        tu, tv = to_u[t], to_v[t]
         for j in range(n_sets):
-            du, dv, ou, ov = dist[a, j], dist[b, j], origin[a, j], origin[b, j]
-            for c in range(n):
-                x = du + to_u[lo + c]
-                y = dv + to_v[lo + c]
-                via_u = x <= y
-                best[j, c] = x if via_u else y
-                who[j, c] = ou if via_u else ov
-        for qq in range(q, q_end):  # sources on this edge, by row: the first equal wins
-            i = by_edge[qq]
-            j, sp, sa = s_set[i], s_pos[i], s_acc[i]
-            for c in range(n):
-                direct = abs(position[lo + c] - sp) + sa
-                shorter = direct < best[j, c]
-                best[j, c] = direct if shorter else best[j, c]
-                who[j, c] = i if shorter else who[j, c]
-        for c in range(n):
-            t = order[lo + c]
-            acc = access[lo + c]
-            for j in range(n_sets):
-                total = best[j, c] + acc
-                w = who[j, c]
-                ok = w >= 0 and total <= limits[j]  # (no branch: reached or not is a coin toss)
-                out_d[t, j] = total if ok else np.inf
-                out_s[t, j] = s_row[max(w, 0)] if ok else -1
-        q = q_end
+            x = dist[a, j] + tu
+            y = dist[b, j] + tv
+            wu, wv = label[a, j], label[b, j]
+            best[j] = min(x, y)
+            who[j] = wu if x <= y else wv
+        p = position[t]
+        for q in range(ptr[e], ptr[e + 1]):  # sources on this edge, by row: the first wins
+            j = e_set[q]
+            direct = abs(p - e_pos[q]) + e_acc[q]
+            shorter = direct < best[j]
+            best[j] = direct if shorter else best[j]
+            who[j] = e_row[q] if shorter else who[j]
+        acc = access[t]
+        for j in range(n_sets):
+            total = best[j] + acc
+            ok = total <= limits[j]  # unreached: inf, and its label is -1 already
+            out_d[t, j] = total if ok else np.inf
+            out_s[t, j] = who[j] if ok else -1
 
 
 @kernel
@@ -315,9 +286,7 @@ def nearest_all(
     s_row: np.ndarray,
     set_start: np.ndarray,
     limits: np.ndarray,
-    run_edge: np.ndarray,
-    run_start: np.ndarray,
-    order: np.ndarray,
+    t_edge: np.ndarray,
     to_u: np.ndarray,
     to_v: np.ndarray,
     access: np.ndarray,
@@ -329,14 +298,16 @@ def nearest_all(
 
     The sources of all sets are concatenated, set ``j`` being entries ``set_start[j]`` to
     ``set_start[j + 1]``, searched up to ``limits[j]``: one bounded multi-source Dijkstra per
-    set fills column ``j`` of a (nodes, sets) block, then :func:`_fill_all` writes
-    ``out_d``/``out_s`` (targets, sets): the distance and the nearest source's ``s_row``, -1
-    when none is within the limit. The outputs must come filled with ``inf`` and -1.
+    set fills column ``j`` of a (nodes, sets) block (the nearest source kept as its ``s_row``:
+    within a set the rows ascend with the source indices, so the search's ties resolve the
+    same), then :func:`_fill_rows` writes every row of ``out_d``/``out_s`` (targets, sets):
+    the distance and the nearest source's ``s_row``, -1 when none is within the limit.
     """
     n_sets = len(limits)
     n = len(indptr) - 1
     dist = np.full((n, n_sets), np.inf)
-    origin = np.full((n, n_sets), -1, np.int32)  # source indices < 2**31 (checked by the caller)
+    label = np.full((n, n_sets), -1, np.int32)  # source rows < 2**31 (checked by the caller)
+    reached = np.zeros(n, np.bool_)
     d, o, hk, hs, hn, pos, touched = _buffers(n)
     a, b, wa, wb = seed_links(edge_u, edge_v, s_edge, s_to_u, s_to_v, s_acc)
     for j in range(n_sets):
@@ -345,13 +316,14 @@ def nearest_all(
                             touched)  # fmt: skip
         for r in range(n_touched):
             w = touched[r]
-            dist[w, j], origin[w, j] = d[w], o[w]
+            dist[w, j], label[w, j] = d[w], s_row[o[w]]
+            reached[w] = True
             d[w], o[w], pos[w] = np.inf, -1, -1
     s_set = np.empty(len(s_edge), np.int64)
     for j in range(n_sets):
         s_set[set_start[j] : set_start[j + 1]] = j
-    _fill_all(dist, origin, limits, edge_u, edge_v, s_edge, s_set, s_acc, s_pos, s_row,
-              run_edge, run_start, order, to_u, to_v, access, position, out_d, out_s)  # fmt: skip
+    _fill_rows(dist, label, reached, limits, edge_u, edge_v, s_edge, s_set, s_acc, s_pos, s_row,
+               t_edge, to_u, to_v, access, position, out_d, out_s)  # fmt: skip
 
 
 @kernel

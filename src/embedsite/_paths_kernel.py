@@ -26,7 +26,7 @@ _MIN_LINK = 1e-9  # a zero-cost link, as the scipy version stored it (csgraph dr
 
 @kernel
 def _less(d1: float, s1: int, d2: float, s2: int) -> bool:
-    return d1 < d2 or (d1 == d2 and s1 < s2)
+    return (d1 < d2) | ((d1 == d2) & (s1 < s2))  # no branch: the outcome is a coin toss
 
 
 @kernel
@@ -106,20 +106,23 @@ def _search(
             node, d, s = hn[0], hk[0], hs[0]
             pos[node] = -2
             size -= 1
-            if size > 0:  # sift the last entry down from the root
+            if size > 0:  # the root's hole down to a leaf, then the last entry up into it
                 lk, ls, ln = hk[size], hs[size], hn[size]
                 j = 0
-                while True:
-                    c = 2 * j + 1
-                    if c >= size:
-                        break
-                    if c + 1 < size and _less(hk[c + 1], hs[c + 1], hk[c], hs[c]):
-                        c += 1
-                    if not _less(hk[c], hs[c], lk, ls):
-                        break
+                c = 1
+                while c < size:
+                    c += (c + 1 < size) & _less(hk[c + 1], hs[c + 1], hk[c], hs[c])
                     hk[j], hs[j], hn[j] = hk[c], hs[c], hn[c]
                     pos[hn[j]] = j
                     j = c
+                    c = 2 * j + 1
+                while j > 0:
+                    p = (j - 1) >> 1
+                    if not _less(lk, ls, hk[p], hs[p]):
+                        break
+                    hk[j], hs[j], hn[j] = hk[p], hs[p], hn[p]
+                    pos[hn[j]] = j
+                    j = p
                 hk[j], hs[j], hn[j] = lk, ls, ln
                 pos[ln] = j
             first, last = indptr[node], indptr[node + 1]

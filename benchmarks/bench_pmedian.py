@@ -48,7 +48,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,14 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def _version(pkg: str) -> str:
+    """Installed version of ``pkg``, or "absent" (spopt and pulp are optional here)."""
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "absent"
+
+
 def machine() -> str:
     cpu = platform.processor() or "?"
     with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -85,7 +93,7 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     pkgs = ("numpy", "scipy", "highspy", "spopt", "pulp")
-    vers = ", ".join(f"{p} {version(p)}" for p in pkgs)
+    vers = ", ".join(f"{p} {_version(p)}" for p in pkgs)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, check=False

@@ -511,6 +511,32 @@ def test_ties_and_exact_limit():
     np.testing.assert_array_equal(nd, [[0, 0, 3, 1, 5, 0]])
 
 
+def test_source_edge_beyond_the_nodes_and_unreached_edges():
+    """A source whose edge ends lie beyond its set's limit still reaches the targets on its
+    own edge directly; a target on an edge that no set reaches gets inf/-1 in every set."""
+    # path 0-1-2-3-4 with two long middle streets; integer lengths: every sum is exact
+    u, v = np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4])
+    length = np.array([3.0, 100.0, 100.0, 3.0])
+    csr = adjacency(u, v, length, 5)
+    sources = pd.concat([_points([1], [50.0], length, [2]),  # set 0: mid-street on 1-2
+                         _points([1], [40.0], length, [1]),  # set 1: on the same street
+                         _points([3], [3.0], length, [0])],  # set 1: at node 4
+                        ignore_index=True)  # fmt: skip
+    groups = np.array([0, 1, 1])
+    targets = pd.concat([_points([1], [55.0], length, [1]),  # on 1-2, whose ends none reach
+                         _points([2], [99.0], length, [0]),  # on 2-3, 1 from node 3
+                         _points([0], [2.0], length, [3])],  # on 0-1: no set reaches it
+                        ignore_index=True)  # fmt: skip
+    got = nearest_sources(csr, u, v, sources, groups, targets, limits=[10.0, 20.0])
+    # target 0: set 0 directly 5 + 2 + 1 = 8; set 1: row 1 directly 15 + 1 + 1 = 17
+    # target 1: set 1 via node 3 (3 from row 2) 3 + 1 + 0 = 4; set 0 is 52+ away
+    # target 2: node 1 is 52 from set 0 and 41 from set 1, beyond 10 and 20
+    np.testing.assert_array_equal(got.distance, [[8.0, 17.0], [np.inf, 4.0],
+                                                 [np.inf, np.inf]])  # fmt: skip
+    np.testing.assert_array_equal(got.source, [[0, 1], [-1, 2], [-1, -1]])
+    assert got.source.dtype == np.int32 and got.distance.dtype == np.float64
+
+
 # --- pair_distances (compiled join) against the pandas join it replaced --------------------
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 
-__all__ = ["grow", "kernel"]
+__all__ = ["grow", "inline_kernel", "kernel"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +25,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def kernel(fn: F) -> F:
     """Compile ``fn`` with numba (``njit``, cached on disk, releasing the GIL)."""
     return cast(F, numba.njit(cache=True, nogil=True)(fn))
+
+
+def inline_kernel(fn: F) -> F:
+    """:func:`kernel`, inlined into every kernel that calls it (numba's ``inline="always"``,
+    at the level of numba's IR): for the small steps of a hot loop, which numba would
+    otherwise call through a function boundary."""
+    return cast(F, numba.njit(cache=True, nogil=True, inline="always")(fn))
 
 
 @kernel

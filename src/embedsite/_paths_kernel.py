@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embedsite._jit import grow, kernel
+from embedsite._jit import grow, inline_kernel, kernel
 
 _MIN_LINK = 1e-9  # a zero-cost link, as the scipy version stored it (csgraph drops zeros)
 
@@ -27,6 +27,29 @@ _MIN_LINK = 1e-9  # a zero-cost link, as the scipy version stored it (csgraph dr
 @kernel
 def _less(d1: float, s1: int, d2: float, s2: int) -> bool:
     return (d1 < d2) | ((d1 == d2) & (s1 < s2))  # no branch: the outcome is a coin toss
+
+
+@inline_kernel
+def _sift_up(
+    hk: np.ndarray,
+    hs: np.ndarray,
+    hn: np.ndarray,
+    pos: np.ndarray,
+    j: int,
+    d: float,
+    s: int,
+    node: int,
+) -> None:
+    """Put the entry ``(d, s)`` of ``node`` into heap slot ``j`` and sift it up to its place."""
+    while j > 0:
+        p = (j - 1) >> 1
+        if not _less(d, s, hk[p], hs[p]):
+            break
+        hk[j], hs[j], hn[j] = hk[p], hs[p], hn[p]
+        pos[hn[j]] = j
+        j = p
+    hk[j], hs[j], hn[j] = d, s, node
+    pos[node] = j
 
 
 @kernel
@@ -84,9 +107,9 @@ def _search(
     entry; the nodes given a distance are listed in ``touched`` (their count is returned) so
     the caller reads them and resets them, and a search costs what it reaches, not the
     network's size. An indexed binary heap holds its keys (``hk``, ``hs``) beside its nodes
-    (``hn``); ``pos`` is each node's heap slot (-1 never queued, -2 settled). The heap steps are
-    written out in place: as helper functions (numba does not inline them) the search took
-    25% longer.
+    (``hn``); ``pos`` is each node's heap slot (-1 never queued, -2 settled). The one heap
+    step shared by a pop and a relaxation, :func:`_sift_up`, is inlined (``inline_kernel``):
+    as a plain called kernel the heap steps took the search 25% longer.
     """
     size = 0
     n_touched = 0
@@ -116,15 +139,7 @@ def _search(
                     pos[hn[j]] = j
                     j = c
                     c = 2 * j + 1
-                while j > 0:
-                    p = (j - 1) >> 1
-                    if not _less(lk, ls, hk[p], hs[p]):
-                        break
-                    hk[j], hs[j], hn[j] = hk[p], hs[p], hn[p]
-                    pos[hn[j]] = j
-                    j = p
-                hk[j], hs[j], hn[j] = lk, ls, ln
-                pos[ln] = j
+                _sift_up(hk, hs, hn, pos, j, lk, ls, ln)
             first, last = indptr[node], indptr[node + 1]
         for e in range(first, last):
             if seeding:
@@ -145,15 +160,7 @@ def _search(
                     size += 1
                 else:
                     j = pos[w]
-                while j > 0:  # sift up
-                    p = (j - 1) >> 1
-                    if not _less(nd, s, hk[p], hs[p]):
-                        break
-                    hk[j], hs[j], hn[j] = hk[p], hs[p], hn[p]
-                    pos[hn[j]] = j
-                    j = p
-                hk[j], hs[j], hn[j] = nd, s, w
-                pos[w] = j
+                _sift_up(hk, hs, hn, pos, j, nd, s, w)
     return n_touched
 
 
@@ -166,34 +173,21 @@ def _buffers(n: int) -> tuple[np.ndarray, ...]:
 
 
 @kernel
-def by_edge(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Targets by edge (a counting sort, stable): ``order`` (target of each sorted position),
-    the edges holding targets (``run_edge``, ascending) and where each one's targets start in
-    ``order`` (``run_start``, one more entry than ``run_edge``)."""
-    m = len(edge)
-    count = np.zeros(n_edges + 1, np.int64)
-    for t in range(m):
-        count[edge[t] + 1] += 1
-    n_runs = 0
+def by_edge(edge: np.ndarray, n_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    """Items (targets or sources) by edge, a stable counting sort: ``order`` (the item at each
+    sorted position) and ``ptr`` (``n_edges + 1``): edge ``e``'s items, ascending, are
+    ``order[ptr[e]:ptr[e + 1]]``."""
+    ptr = np.zeros(n_edges + 1, np.int64)
+    for t in range(len(edge)):
+        ptr[edge[t] + 1] += 1
     for e in range(n_edges):
-        if count[e + 1] > 0:
-            n_runs += 1
-        count[e + 1] += count[e]
-    run_edge = np.empty(n_runs, np.int64)
-    run_start = np.empty(n_runs + 1, np.int64)
-    r = 0
-    for e in range(n_edges):
-        if count[e + 1] > count[e]:
-            run_edge[r] = e
-            run_start[r] = count[e]
-            r += 1
-    run_start[n_runs] = m
-    order = np.empty(m, np.int64)
-    for t in range(m):
-        e = edge[t]
-        order[count[e]] = t
-        count[e] += 1
-    return order, run_edge, run_start
+        ptr[e + 1] += ptr[e]
+    fill = ptr[:-1].copy()
+    order = np.empty(len(edge), np.int64)
+    for t in range(len(edge)):
+        order[fill[edge[t]]] = t
+        fill[edge[t]] += 1
+    return order, ptr
 
 
 @kernel
@@ -233,14 +227,7 @@ def _fill_rows(
     large network most of it lies beyond every radius, and its rows are far apart in memory.
     """
     n_sets = len(limits)
-    k = len(s_edge)
-    # the sources by edge (a CSR over the edges, stable: rows ascending within a set)
-    order = np.argsort(s_edge, kind="mergesort")
-    ptr = np.zeros(len(edge_u) + 1, np.int64)
-    for i in range(k):
-        ptr[s_edge[i] + 1] += 1
-    for e in range(len(edge_u)):
-        ptr[e + 1] += ptr[e]
+    order, ptr = by_edge(s_edge, len(edge_u))  # stable: rows ascending within a set
     e_set, e_pos = s_set[order], s_pos[order]
     e_acc, e_row = s_acc[order], s_row[order]
     best = np.empty(n_sets)
@@ -415,7 +402,7 @@ def pair_join(
         at_t[fill[j]] = t
         at_off[fill[j]] = t_to_v[t]
         fill[j] += 1
-    order, run_edge, run_start = by_edge(t_edge, len(edge_u))
+    order, on_edge = by_edge(t_edge, len(edge_u))
     best = np.full(m, np.inf)
     touched = np.empty(m, np.int64)
     cap = max(16, 4 * m)
@@ -436,16 +423,14 @@ def pair_join(
                     n_t += 1
                 if c < best[t]:
                     best[t] = c
-        r = np.searchsorted(run_edge, s_edge[i])
-        if r < len(run_edge) and run_edge[r] == s_edge[i]:
-            for p in range(run_start[r], run_start[r + 1]):
-                t = order[p]
-                c = abs(s_pos[i] - t_pos[t]) + s_acc[i] + t_acc[t]
-                if best[t] == np.inf:
-                    touched[n_t] = t
-                    n_t += 1
-                if c < best[t]:
-                    best[t] = c
+        for p in range(on_edge[s_edge[i]], on_edge[s_edge[i] + 1]):  # targets on its edge
+            t = order[p]
+            c = abs(s_pos[i] - t_pos[t]) + s_acc[i] + t_acc[t]
+            if best[t] == np.inf:
+                touched[n_t] = t
+                n_t += 1
+            if c < best[t]:
+                best[t] = c
         if nnz + n_t > cap:
             cap = max(2 * cap, nnz + n_t)
             out_r, out_c = grow(out_r, cap, nnz), grow(out_c, cap, nnz)

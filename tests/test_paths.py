@@ -401,6 +401,29 @@ def test_several_sets_reject_bad_groups_and_limits(nanjing_net):
         nearest_sources(nanjing_net.csr, u, v, src, np.zeros(10), tgt, limits=[np.nan])
 
 
+def test_points_snapped_to_another_network_are_rejected(nanjing_net):
+    # the kernels index by edge without a bounds check: an edge beyond this network (points
+    # snapped to a larger one) must be an error naming it, for sources as for targets
+    snapped = _random_points(nanjing_net, 20, seed=5)
+    u, v = nanjing_net.edge_nodes
+    csr, n = nanjing_net.csr, len(u)
+    good, bad = snapped.iloc[:10], snapped.iloc[10:].copy()
+    bad.loc[bad.index[3], "edge"] = n + 7
+    msg = f"name edges .*{n + 7} but the network has {n}"
+    with pytest.raises(InputError, match="sources " + msg):
+        nearest_sources(csr, u, v, bad, np.zeros(10), good, limits=[500.0])
+    with pytest.raises(InputError, match="targets " + msg):
+        nearest_sources(csr, u, v, good, np.zeros(10), bad, limits=[500.0])
+    with pytest.raises(InputError, match="sources " + msg):
+        source_node_distances(csr, u, v, bad, limit=500.0)
+    nd = source_node_distances(csr, u, v, good, limit=500.0)
+    with pytest.raises(InputError, match="targets " + msg):
+        pair_distances(nd, u, v, good, bad, limit=500.0)
+    bad.loc[bad.index[3], "edge"] = -1
+    with pytest.raises(InputError, match="sources name edges -1"):
+        nearest_sources(csr, u, v, bad, np.zeros(10), good, limits=[500.0])
+
+
 @settings(max_examples=150, deadline=None)
 @given(_edge_graph())
 def test_kernel_equals_scipy_engine(case):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,31 +48,13 @@ class NearestSource:
     source: np.ndarray
 
 
-class _Snapped(NamedTuple):
-    """The snap columns the kernels read (``PedestrianNetwork.snap`` output) as arrays."""
-
-    edge: np.ndarray
-    to_u: np.ndarray
-    to_v: np.ndarray
-    access: np.ndarray
-    position: np.ndarray
-
-
-def _snapped(points: pd.DataFrame) -> _Snapped:
-    return _Snapped(
-        points["edge"].to_numpy(np.int64),
-        points["to_u_m"].to_numpy(float),
-        points["to_v_m"].to_numpy(float),
-        points["access_m"].to_numpy(float),
-        points["position_m"].to_numpy(float),
-    )
-
-
 @dataclass(frozen=True)
 class Targets:
-    """Snapped targets as plain arrays, checked once for many :func:`nearest_source` calls:
-    each target's ``edge``, ``to_u``, ``to_v``, ``access`` and ``position``, in the targets'
-    own order (the engine reads them in that order and writes its answers in it)."""
+    """Snapped points as the plain arrays the kernels read (``PedestrianNetwork.snap``
+    columns): each point's ``edge``, ``to_u``, ``to_v``, ``access`` and ``position``, in the
+    points' own order. :func:`prepare_targets` makes them once for many
+    :func:`nearest_source` calls (the engine reads targets in this order and writes its
+    answers in it); the sources go through the same conversion on every call."""
 
     edge: np.ndarray
     to_u: np.ndarray
@@ -85,16 +66,28 @@ class Targets:
         return len(self.edge)
 
 
-def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarray) -> Targets:
-    """The arrays of snapped ``targets`` (``PedestrianNetwork.snap`` output) for the engine."""
-    t = _snapped(targets)
+def _snapped(points: pd.DataFrame, n_edges: int, what: str) -> Targets:
+    """``points``' snap columns as arrays, their edges checked against the network's
+    ``n_edges`` (the kernels index by edge without a bounds check)."""
+    t = Targets(
+        points["edge"].to_numpy(np.int64),
+        points["to_u_m"].to_numpy(float),
+        points["to_v_m"].to_numpy(float),
+        points["access_m"].to_numpy(float),
+        points["position_m"].to_numpy(float),
+    )
     edge = t.edge
-    if len(edge) and not (edge.min() >= 0 and edge.max() < len(edge_u)):
+    if len(edge) and not (edge.min() >= 0 and edge.max() < n_edges):
         raise InputError(
-            f"targets name edges {edge.min()}..{edge.max()} but the network has {len(edge_u)}: "
+            f"{what} name edges {edge.min()}..{edge.max()} but the network has {n_edges}: "
             "snap them with this network"
         )
-    return Targets(*t)
+    return t
+
+
+def prepare_targets(targets: pd.DataFrame, edge_u: np.ndarray, edge_v: np.ndarray) -> Targets:
+    """The arrays of snapped ``targets`` (``PedestrianNetwork.snap`` output) for the engine."""
+    return _snapped(targets, len(edge_u), "targets")
 
 
 def nearest_source(
@@ -179,7 +172,7 @@ def nearest_sources(
         return NearestSource(np.full((n_t, k), np.inf), np.full((n_t, k), -1, np.int32))
     distance = np.empty((n_t, k))  # the kernel writes every row
     source = np.empty((n_t, k), np.int32)
-    s = _snapped(sources)
+    s = _snapped(sources, len(edge_u), "sources")
     keep = np.flatnonzero(groups >= 0)
     row = keep[np.argsort(groups[keep], kind="stable")]  # by set, rows ascending within one
     set_start = np.searchsorted(groups[row], np.arange(k + 1)).astype(np.int64)
@@ -231,7 +224,7 @@ def source_node_distances(
     k = len(sources)
     if k == 0:
         return sparse.csr_array((0, n))
-    s = _snapped(sources)
+    s = _snapped(sources, len(edge_u), "sources")
     a, b, wa, wb = _kernel.seed_links(edge_u, edge_v, s.edge, s.to_u, s.to_v, s.access)
     ptrs, cols, vals = [], [], []
     starts: Iterable[int] = range(0, k, block)
@@ -277,7 +270,8 @@ def pair_distances(
     if k == 0 or m == 0:
         return sparse.coo_array((k, m))
     csr = sparse.csr_array(node_dist)
-    s, t = _snapped(sources), _snapped(targets)
+    s = _snapped(sources, len(edge_u), "sources")
+    t = _snapped(targets, len(edge_u), "targets")
     rows, cols, vals = _kernel.pair_join(
         csr.indptr,
         csr.indices,

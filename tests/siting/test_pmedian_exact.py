@@ -407,7 +407,7 @@ def _assert_radius_mip_optimum(cost, p, got, monkeypatch):
 
 @pytest.mark.parametrize(
     ("shallow", "rule", "most"),
-    [(0, 0, None), (4, 0, 2200), (0, 1, 600), (pytest.param(None, None, 300, id="default"))],
+    [(0, 0, None), (4, 0, 2200), (0, 1, 600), (pytest.param(None, None, 100, id="default"))],
 )
 def test_shallow_subgradient_and_pseudo_costs_prove_in_fewer_nodes(
     shallow: int | None, rule: int | None, most: int | None, monkeypatch: pytest.MonkeyPatch
@@ -415,11 +415,13 @@ def test_shallow_subgradient_and_pseudo_costs_prove_in_fewer_nodes(
     """(300, 60, 1): the tree of f3c4f65 (every node short, most fractional) took 2,762 nodes.
 
     The long subgradient at the first 4 levels alone: 1,921; pseudo-cost branching alone:
-    441; both (the default): 134. Node counts are deterministic; every variant reaches the
-    radius MIP's optimum.
+    441; both: 134 (all with the steps aiming at the target, ``_AIM = 0``; the default
+    aims above it: 73). Node counts are deterministic; every variant reaches the radius
+    MIP's optimum.
     """
     inst = random_instance(300, 60, seed=1)
     if shallow is not None:
+        monkeypatch.setattr(bb, "_AIM", 0.0)
         monkeypatch.setattr(bb, "_SHALLOW", shallow)
         monkeypatch.setattr(bb, "_RULE", rule)
     got = solve_pmedian(inst.cost, 60)
@@ -430,13 +432,14 @@ def test_shallow_subgradient_and_pseudo_costs_prove_in_fewer_nodes(
         assert got.stats["bb_nodes"] <= most
 
 
-@pytest.mark.parametrize(("strong", "most", "least"), [(0, 134, 134), (3, 80, 1)])
+@pytest.mark.parametrize(("strong", "most", "least"), [(0, 73, 73), (3, 40, 1)])
 def test_strong_branching_proves_in_fewer_nodes(
     strong: int, most: int, least: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """(300, 60, 1): 134 nodes with the default tree; strong branching at depth < 3 (8
-    candidates, 30 child steps, gains seeding the pseudo-costs): 60. Both reach the radius
-    MIP's optimum. Node counts are deterministic.
+    """(300, 60, 1): 73 nodes with the default tree; strong branching at depth < 3 (8
+    candidates, 30 child steps, gains seeding the pseudo-costs): 17 (134 and 60 with the
+    steps aiming at the target, ``_AIM = 0``). Both reach the radius MIP's optimum. Node
+    counts are deterministic.
     """
     inst = random_instance(300, 60, seed=1)
     monkeypatch.setattr(bb, "_STRONG_DEPTH", strong)
@@ -447,6 +450,24 @@ def test_strong_branching_proves_in_fewer_nodes(
     _assert_radius_mip_optimum(inst.cost, 60, got, monkeypatch)
     assert least <= got.stats["bb_nodes"] <= most
     assert (got.stats["bb_strong"] > 0) == (strong > 0)
+
+
+def test_steps_aiming_above_the_target_prove_in_fewer_nodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """(600, 10, 2): 562 nodes with the Polyak steps aiming at the pruning target, 389 with
+    the default ``_AIM`` (0.1% of the incumbent above it). Node counts are deterministic;
+    both prove the same optimum.
+    """
+    inst = random_instance(600, 10, seed=2)
+    aimed = solve_pmedian(inst.cost, 10)
+    monkeypatch.setattr(bb, "_AIM", 0.0)
+    at_target = solve_pmedian(inst.cost, 10)
+    assert aimed.stats["bb_nodes"] == 389
+    assert at_target.stats["bb_nodes"] == 562
+    assert aimed.status == at_target.status == "optimal"
+    assert aimed.objective == at_target.objective == aimed.bound
+    assert aimed.objective == _value(inst.cost, np.ones(600), aimed.selected)
 
 
 def test_branch_and_bound_deadline_keeps_a_valid_bound() -> None:

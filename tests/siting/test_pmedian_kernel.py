@@ -238,14 +238,15 @@ def test_node_kernel_equals_the_numpy_subgradient(
 
 
 @settings(max_examples=120, deadline=None)
-@given(small_integer_pmedian(), st.integers(0, 2))
+@given(small_integer_pmedian(), st.integers(0, 2), st.sampled_from([0.0, 0.001, 0.3]))
 def test_node_kernel_with_caps_keeps_every_optimum(
-    inst: tuple[np.ndarray, np.ndarray, int], n_open: int
+    inst: tuple[np.ndarray, np.ndarray, int], n_open: int, aim: float
 ) -> None:
     """A node with sites forced open (clients capped there): bound and fixing stay exact.
 
     The node problem: open ``n_open`` sites, choose ``p`` more among the rest; the kernel
-    walks the uncapped sorted costs with multipliers held below the caps.
+    walks the uncapped sorted costs with multipliers held below the caps. Steps aiming
+    ``aim`` (relative) above the target change only the step sizes: still exact.
     """
     cost, w, p = inst
     n = cost.shape[1]
@@ -260,7 +261,7 @@ def test_node_kernel_with_caps_keeps_every_optimum(
     cap = w * base
     lam = np.minimum(w * capped.min(axis=1) * 1.2, cap)
     low, dead, opened, lam_b, sites, freq = bb._node_bound(
-        w[:, None] * cost[:, free], p, opt + 0.5, lam, 200, 2.0, cap=cap
+        w[:, None] * cost[:, free], p, opt + 0.5, lam, 200, 2.0, cap=cap, aim=aim * (opt + 1)
     )
     assert low <= opt + 1e-9
     assert np.all(lam_b <= cap + 1e-12) and np.all(lam_b >= 0)
@@ -274,7 +275,7 @@ def test_node_kernel_with_caps_keeps_every_optimum(
 
 _TREE_KNOBS = (
     "_ITERS", "_ENUM_WORK", "_SHALLOW", "_SHALLOW_ITERS", "_RULE", "_RELIABLE",
-    "_STRONG_DEPTH", "_STRONG_CANDS", "_STRONG_ITERS", "_STRONG_PC",
+    "_STRONG_DEPTH", "_STRONG_CANDS", "_STRONG_ITERS", "_STRONG_PC", "_AIM",
 )  # fmt: skip
 
 
@@ -286,10 +287,12 @@ _TREE_KNOBS = (
     st.sampled_from([0, 2]),
     st.sampled_from([0, 1, 2]),
     st.sampled_from([(0, 1, 1, 0), (1, 4, 3, 1), (3, 2, 1, 0), (9, 8, 5, 1)]),
+    st.sampled_from([0.0, 0.001, 0.3]),
 )
 @example(  # a strong fixing left a node whose open sites settle every client: it was dropped
-    (np.array([[0.0, 0, 0, 0, 0], [1, 1, 1, 0, 1]]), np.ones(2), 3), False, 1, 0, 0, (1, 4, 3, 1)
-)
+    (np.array([[0.0, 0, 0, 0, 0], [1, 1, 1, 0, 1]]), np.ones(2), 3),
+    False, 1, 0, 0, (1, 4, 3, 1), 0.0,
+)  # fmt: skip
 def test_compiled_tree_proves_the_brute_force_optimum(
     inst: tuple[np.ndarray, np.ndarray, int],
     good_start: bool,
@@ -297,6 +300,7 @@ def test_compiled_tree_proves_the_brute_force_optimum(
     shallow: int,
     rule: int,
     strong: tuple[int, int, int, int],
+    aim: float,
 ) -> None:
     """Few subgradient steps per node: the tree branches deep and must still be exact.
 
@@ -305,7 +309,8 @@ def test_compiled_tree_proves_the_brute_force_optimum(
     branching on candidates with unreliable pseudo-costs); ``strong``: depth below which
     every node strong-branches, candidates, child steps, whether child gains seed the
     pseudo-costs. Strong branching fixes sites whose child is pruned: those fixings too must
-    keep the optimum.
+    keep the optimum. ``aim``: the nodes' steps aim that share of the incumbent above the
+    pruning target (0.3: far above, large steps).
     """
     cost, w, p = inst
     opt, optima = pmedian_optima(cost, w, p)
@@ -315,6 +320,7 @@ def test_compiled_tree_proves_the_brute_force_optimum(
     bb._SHALLOW, bb._SHALLOW_ITERS = shallow, 3 * max(iters, 1)
     bb._RULE, bb._RELIABLE = rule, 1.0
     bb._STRONG_DEPTH, bb._STRONG_CANDS, bb._STRONG_ITERS, bb._STRONG_PC = strong
+    bb._AIM = aim
     try:
         res = bb.branch_and_bound(cost, w, p, start, np.zeros(len(w)), (0.999, 0.0), np.inf)
     finally:

@@ -205,6 +205,7 @@ def node_subgradient(
     live: np.ndarray,
     k: int,
     target: float,
+    aim: float,
     iters: int,
     beta: float,
     stall_lim: int,
@@ -227,6 +228,9 @@ def node_subgradient(
     below ``target`` (``live`` is cleared for the dead ones), ``best_lam[:nmv]`` the best
     multipliers, ``best_s[:k]`` the Lagrangian sites there, ``freq`` the share of steps each
     site was in the Lagrangian solution.
+    Polyak steps ``beta (target + aim - L) / |g|^2``: ``aim >= 0`` keeps the step from
+    vanishing as ``L`` nears ``target`` (only the step size: pruning and fixing test against
+    ``target``, so any ``aim`` keeps the bound valid).
     Stops when the bound reaches ``target``, fewer than ``k + 1`` sites live, or the last
     ``window`` steps closed less than ``progress`` of the gap left; ``beta`` is halved after
     ``stall_lim`` steps without a better bound.
@@ -239,6 +243,7 @@ def node_subgradient(
     bv = np.empty(k + 1)
     bi = np.empty(k + 1, dtype=np.int64)
     g = np.empty(max(nmv, 1))
+    pe = np.empty(max(nmv, 1), dtype=np.int64)  # per client: its prefix below lam, length
     hist = np.empty(max(iters, 1))
     nl = 0
     for j in range(n):
@@ -261,13 +266,16 @@ def node_subgradient(
             i = mv[q]
             li = lam[q]
             low += li
-            for t in range(n):
+            t = 0
+            while t < n:
                 v = wcs[i, t]
                 if v >= li:
                     break
                 j = order[i, t]
                 if live[j]:
                     rho[j] += v - li
+                t += 1
+            pe[q] = t
         select_k(rho, livel, nl, k, bv, bi)
         rho_k = bv[k - 1]
         rho_k1 = bv[k]
@@ -303,16 +311,15 @@ def node_subgradient(
                 shut[j] = True
         nn = 0.0
         for q in range(nmv):
+            # the prefix of the rho pass (lam unchanged since): no cost compare, no
+            # data-dependent exit (the pass took 13-20 of a step's 66 us on (800, 50, 3) at
+            # the root, half that without; measured)
             i = mv[q]
-            li = lam[q]
             cnt = 0
-            for t in range(n):
-                if wcs[i, t] >= li:
-                    break
-                if in_s[order[i, t]]:
-                    cnt += 1
+            for t in range(pe[q]):
+                cnt += in_s[order[i, t]]
             gq = 1.0 - cnt
-            if gq > 0.0 and li >= cap[q]:
+            if gq > 0.0 and lam[q] >= cap[q]:
                 gq = 0.0  # projected: lam may not rise above the cap
             g[q] = gq
             nn += gq * gq
@@ -320,7 +327,7 @@ def node_subgradient(
             in_s[livel[bi[s]]] = False
         if nn == 0.0 or beta < 1e-3:
             break
-        step = beta * (target - low) / nn
+        step = beta * (target + aim - low) / nn
         for q in range(nmv):
             lam[q] = min(max(lam[q] + step * g[q], 0.0), cap[q])
         keep = 0

@@ -236,9 +236,11 @@ def _child_bound(
     """Lagrangian bound of the node ``cur`` after a short subgradient (strong branching).
 
     ``iters`` steps from ``lam_node`` (no early stop), stopped once the bound reaches the
-    incumbent's target. ``-inf`` when the node has at most one completion (no bound is
-    computed; the tree settles such nodes itself). Scratch space: ``work_i`` (3 x max(m,
-    n) int64), ``work_f`` (5 x max(m, n) float64), ``work_b`` (3 x n bool).
+    incumbent's target, which the steps aim at (no ``aim`` above it: strong branching, off
+    by default, was measured before the aim existed). ``-inf`` when the node has at most
+    one completion (no bound is computed; the tree settles such nodes itself). Scratch
+    space: ``work_i`` (3 x max(m, n) int64), ``work_f`` (5 x max(m, n) float64),
+    ``work_b`` (3 x n bool).
     """
     cols = work_i[0]
     free = work_i[1]
@@ -262,7 +264,7 @@ def _child_bound(
     ub = fvec[0]
     target = ub - _delta(ub, fvec[1], fvec[2]) - offset
     low = node_subgradient(
-        order, wcs, mv, nmv, lam, cap, live, k, target, iters, beta, stall, iters, 0.0,
+        order, wcs, mv, nmv, lam, cap, live, k, target, 0.0, iters, beta, stall, iters, 0.0,
         dead, opnd, best_lam, best_s, freq, steps,
     )  # fmt: skip
     return low + offset
@@ -429,7 +431,8 @@ def bb_run(
     across calls. Incumbent ``best`` (``p`` sorted columns) of cost ``fvec[0]``; ``delta =
     max(fvec[1], fvec[2] * |ub|)``. ``params = [iters, beta, stall, window, progress,
     enumeration work, shallow depth, shallow iters, shallow stall, rule, reliable, strong
-    depth, strong candidates, strong iters]``; ``ivec[4]`` counts the strong-branching
+    depth, strong candidates, strong iters, strong seeding, aim]`` (the node's Polyak steps
+    aim ``aim * ub`` above its pruning target); ``ivec[4]`` counts the strong-branching
     children bounded. Nodes at depth below the strong depth branch by :func:`_strong_site`.
     """
     m, n = C.shape
@@ -527,6 +530,7 @@ def bb_run(
             live,
             k,
             target,
+            params[15] * ub,
             iters if deep else int(params[7]),
             beta0,
             stall_lim if deep else int(params[8]),

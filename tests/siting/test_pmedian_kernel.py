@@ -383,7 +383,7 @@ def test_strong_child_bound_below_the_child_optimum(
         s for s in itertools.combinations(range(n), p)
         if all(state[j] != 1 for j in s) and all(j in s for j in np.flatnonzero(state == 2))
     ]  # fmt: skip
-    order, wcs = bb._sorted_rows(cost, w)
+    order, wcs, wct = bb._sorted_rows(cost, w)
     big = 2.0 * float(cost.max()) + 1.0
     fvec = np.array([1e9, 0.5, 0.0])
     work_i = np.empty((3, max(m, n) + p), dtype=np.int64)
@@ -391,7 +391,7 @@ def test_strong_child_bound_below_the_child_optimum(
     work_b = np.zeros((3, n), dtype=np.bool_)
     steps = np.zeros(1, dtype=np.int64)
     low = _tk._child_bound(
-        np.ascontiguousarray(cost), w, order, wcs, p, state, lam, fvec, iters, 2.0, 5, big,
+        np.ascontiguousarray(cost), w, order, wcs, wct, p, state, lam, fvec, iters, 2.0, 5, big,
         work_i, work_f, work_b, np.empty(p, dtype=np.int64), steps,
     )  # fmt: skip
     if not plans:

@@ -125,11 +125,31 @@ class BBResult:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-def _sorted_rows(C: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per client its columns by increasing cost and the weighted costs in that order."""
-    order = np.argsort(C, axis=1, kind="stable")
-    wcs = np.take_along_axis(w[:, None] * C, order, axis=1)
-    return np.ascontiguousarray(order, dtype=np.int64), np.ascontiguousarray(wcs)
+def _sorted_rows(C: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per client its columns by increasing cost, the weighted costs in that order, and the
+    weighted costs transposed (sites x clients).
+
+    The columns are int32 and the costs float32 when every weighted cost is exactly a
+    float32 (integer costs below 2**24, as on the OR-Library family): the kernels read the
+    same values at half the memory traffic (they promote them to float64 before any
+    arithmetic, so results are unchanged). Otherwise the costs stay float64.
+    """
+    wc = w[:, None] * C
+    order = np.argsort(C, axis=1, kind="stable").astype(np.int32)
+    wcs = np.take_along_axis(wc, order, axis=1)
+    dtype = np.float32 if _exact_float32(wc) else np.float64
+    return (
+        np.ascontiguousarray(order),
+        np.ascontiguousarray(wcs, dtype=dtype),
+        np.ascontiguousarray(wc.T, dtype=dtype),
+    )
+
+
+def _exact_float32(a: np.ndarray) -> bool:
+    """Whether every entry of ``a`` is a float32 exactly (finite, no rounding)."""
+    with np.errstate(over="ignore"):
+        b = a.astype(np.float32)
+    return bool(np.all(np.isfinite(b)) and np.array_equal(b.astype(np.float64), a))
 
 
 def _node_bound(
@@ -153,7 +173,7 @@ def _node_bound(
     """
     wc = np.ascontiguousarray(wc, dtype=np.float64)
     m, n = wc.shape
-    order, wcs = _sorted_rows(wc, np.ones(m))
+    order, wcs, wct = _sorted_rows(wc, np.ones(m))
     mv = np.arange(m, dtype=np.int64)
     lam = np.array(lam, dtype=np.float64)
     capv = np.full(m, np.inf) if cap is None else np.asarray(cap, dtype=np.float64)
@@ -166,7 +186,7 @@ def _node_bound(
     freq = np.zeros(n)
     steps = np.zeros(1, dtype=np.int64)
     low = _k.node_subgradient(
-        order, wcs, mv, m, lam, capv, live, k, float(target), float(aim), int(iters),
+        order, wcs, wct, mv, m, lam, capv, live, k, float(target), float(aim), int(iters),
         float(beta),
         _STALL, _WINDOW, _PROGRESS, dead, opened, best_lam, best_s, freq, steps,
     )  # fmt: skip
@@ -209,7 +229,7 @@ def branch_and_bound(
     best = np.sort(np.asarray(start, dtype=np.int64))
     ub = float(w @ C[:, best].min(axis=1))
     fvec = np.array([ub, float(tol[0]), float(tol[1])])
-    order, wcs = _sorted_rows(C, w)
+    order, wcs, wct = _sorted_rows(C, w)
     depth = n + 4  # depth first: one waiting sibling per level, levels fix >= 1 site each
     st_state = np.zeros((depth, n), dtype=np.int8)
     st_lam = np.empty((depth, m))
@@ -232,7 +252,7 @@ def branch_and_bound(
         tb = time.perf_counter()
         done = int(ivec[1])
         _tk.bb_run(
-            C, w, order, wcs, p, st_state, st_lam, st_bound, st_depth, st_branch, st_frac, pc,
+            C, w, order, wcs, wct, p, st_state, st_lam, st_bound, st_depth, st_branch, st_frac, pc,
             best, fvec, ivec,
             params, batch,
         )  # fmt: skip

@@ -219,6 +219,7 @@ def _child_bound(
     w: np.ndarray,
     order: np.ndarray,
     wcs: np.ndarray,
+    wct: np.ndarray,
     p: int,
     cur: np.ndarray,
     lam_node: np.ndarray,
@@ -264,7 +265,7 @@ def _child_bound(
     ub = fvec[0]
     target = ub - _delta(ub, fvec[1], fvec[2]) - offset
     low = node_subgradient(
-        order, wcs, mv, nmv, lam, cap, live, k, target, 0.0, iters, beta, stall, iters, 0.0,
+        order, wcs, wct, mv, nmv, lam, cap, live, k, target, 0.0, iters, beta, stall, iters, 0.0,
         dead, opnd, best_lam, best_s, freq, steps,
     )  # fmt: skip
     return low + offset
@@ -313,6 +314,7 @@ def _strong_site(
     w: np.ndarray,
     order: np.ndarray,
     wcs: np.ndarray,
+    wct: np.ndarray,
     p: int,
     cur: np.ndarray,
     lam_node: np.ndarray,
@@ -366,12 +368,12 @@ def _strong_site(
             continue
         cur[j] = 1
         dn = _child_bound(
-            C, w, order, wcs, p, cur, lam_node, fvec, iters, beta, stall, big,
+            C, w, order, wcs, wct, p, cur, lam_node, fvec, iters, beta, stall, big,
             work_i, work_f, work_b, best_s, ivec[3:4],
         )  # fmt: skip
         cur[j] = 2
         up = _child_bound(
-            C, w, order, wcs, p, cur, lam_node, fvec, iters, beta, stall, big,
+            C, w, order, wcs, wct, p, cur, lam_node, fvec, iters, beta, stall, big,
             work_i, work_f, work_b, best_s, ivec[3:4],
         )  # fmt: skip
         cur[j] = 0
@@ -406,6 +408,7 @@ def bb_run(
     w: np.ndarray,
     order: np.ndarray,
     wcs: np.ndarray,
+    wct: np.ndarray,
     p: int,
     st_state: np.ndarray,
     st_lam: np.ndarray,
@@ -523,6 +526,7 @@ def bb_run(
         low = node_subgradient(
             order,
             wcs,
+            wct,
             mv,
             nmv,
             lam_mv,
@@ -599,7 +603,7 @@ def bb_run(
         here = low + offset
         if dep < strong_depth or rule == 2:
             jb, pruned = _strong_site(
-                C, w, order, wcs, p, cur, lam_node, here, free, nfree, freq, pc, fvec, ivec,
+                C, w, order, wcs, wct, p, cur, lam_node, here, free, nfree, freq, pc, fvec, ivec,
                 params, big, cand, work_i, work_f, work_b, best_s2, dep < strong_depth,
             )  # fmt: skip
             if pruned:

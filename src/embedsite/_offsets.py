@@ -1,11 +1,9 @@
 """GCJ-02 and BD-09 point transforms (private; the public names are in :mod:`embedsite.crs`).
 
-The offsets follow the widely published reverse-engineered formulas (Krasovsky ellipsoid
-a = 6378245 m, e² = 0.00669342162296594323 for GCJ-02; the ``x_pi = π·3000/180`` rotation for
-BD-09). The inverse transforms are not closed-form: they iterate the forward transform until
-the residual is below 1e-9 degrees (about 0.1 mm). Outside :data:`CHINA_BBOX` a point is
-returned unchanged. Plain arrays of longitudes and latitudes in and out; the checks, the
-GeoDataFrame conversions and the metric CRSs are in :mod:`embedsite.crs`.
+Plain arrays of longitudes and latitudes in and out. The formulas, the iterated inverses and
+the box outside which points are returned unchanged are described once, in
+:mod:`embedsite.crs` (the page users read); the checks, the GeoDataFrame conversions and
+the metric CRSs are there too.
 """
 
 from __future__ import annotations

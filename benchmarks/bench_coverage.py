@@ -2,7 +2,9 @@
 
 Compares embedsite's engine (``embedsite._paths.nearest_sources`` as ``coverage.compute``
 calls it: one bounded multi-source search per type, then one pass over the residents for all
-types, exact from snap positions) with what a user would do instead, in one process:
+types, exact from snap positions, distances only) with what a user would do instead, in one
+process. ``with_labels_s`` is the same call also finding which facility is nearest, as
+``Coverage.nearest`` runs it on first use.
 
 (a) networkx ``single_source_dijkstra_path_length`` with a cutoff from every facility's nearest
     node, then per resident the min over facilities from its nearest node (node to node);
@@ -90,10 +92,11 @@ def facilities(net: en.PedestrianNetwork, seed: int = 1) -> tuple[pd.DataFrame, 
     return snapped, xy
 
 
-def embedsite_run(csr, u, v, fac, res) -> np.ndarray:
-    """As ``coverage.compute``: the residents' arrays prepared once, one call for all types."""
+def embedsite_run(csr, u, v, fac, res, labels: bool = False) -> np.ndarray:
+    """As ``coverage.compute``: the residents' arrays prepared once, one call for all types,
+    distances only (``Coverage.nearest`` runs it again with ``labels`` on first use)."""
     targets = prepare_targets(res, u, v)
-    return nearest_sources(csr, u, v, fac, GROUPS, targets, limits=LIMITS).distance
+    return nearest_sources(csr, u, v, fac, GROUPS, targets, limits=LIMITS, labels=labels).distance
 
 
 def nx_single(G, node_ids, fac_xy, res_node) -> np.ndarray:
@@ -178,6 +181,8 @@ def bench_city(name: str, repeat: int, peer_repeat: int) -> dict[str, Any]:
     t_snap, res = timed(lambda: net.snap(pts, max_distance=RES_MAX_M, on_far="drop"), repeat)
     res_xy = shapely.get_coordinates(pts.loc[res.index].to_numpy())
     t_es, d_es = timed(lambda: embedsite_run(csr, u, v, fac, res), repeat)
+    t_lab, d_lab = timed(lambda: embedsite_run(csr, u, v, fac, res, labels=True), repeat)
+    assert np.array_equal(d_lab, d_es)
 
     G = net.to_networkx()
     node_ids = net.nodes.index.to_numpy()
@@ -208,9 +213,11 @@ def bench_city(name: str, repeat: int, peer_repeat: int) -> dict[str, Any]:
         "nodes": len(net.nodes),
         "residents": len(res),
         "embedsite_s": t_es,
+        "with_labels_s": t_lab,
         "snap_res_s": t_snap,
         "nx_single_s (a)": t_a,
         "a/es": t_a / t_es,
+        "a/with_labels": t_a / t_lab,
         "nx_multi_s (b)": t_b,
         "b/es": t_b / t_es,
         "res_nearest_node_s": t_nn,
@@ -368,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.append({"network": name, **on_node_check(row.pop("_net"), row.pop("_G"))})
         rows.append(row)
     cols = ("network", "nodes", "residents", "embedsite_s", "snap_res_s", "nx_single_s (a)",
-            "a/es", "nx_multi_s (b)", "b/es", "res_nearest_node_s", "embedsite_e2e_s",
+            "a/es", "with_labels_s", "a/with_labels", "nx_multi_s (b)", "b/es",
+            "res_nearest_node_s", "embedsite_e2e_s",
             "nx_analyst_e2e_s (a')", "a'/es_e2e", "pandana_e2e_s (d)",
             "d/(es+snap)", "pandana_no_build_s", "d_nobuild/es")  # fmt: skip
     show(f"Coverage, {N_TYPES} types x {N_FAC} facilities, seconds",

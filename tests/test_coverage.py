@@ -96,6 +96,30 @@ def test_nearest_is_the_facility_at_that_distance(nanjing_inputs, nanjing_cov):
     assert ok.equals(np.isfinite(nanjing_cov.distance[key]))
 
 
+def test_nearest_is_found_on_first_use_and_a_pass_per_type_agrees(
+    nanjing_inputs, nanjing_cov, monkeypatch
+):
+    """compute finds distances only; the labels come on first use, from the same searches.
+    Under a progress bar (one pass per type) both equal the one pass for all types."""
+    import embedsite
+
+    net, homes, supply = nanjing_inputs
+    fresh = coverage.compute(net, homes, supply)
+    assert "nearest" not in vars(fresh)  # not found by compute
+    pd.testing.assert_frame_equal(fresh.nearest, nanjing_cov.nearest)
+    assert fresh.nearest is fresh.nearest  # found once, then kept
+    monkeypatch.setattr(coverage, "_PROGRESS_WORK", 0)
+    with embedsite.config_context(progress=True):
+        per_type = coverage.compute(net, homes, supply)
+        pd.testing.assert_frame_equal(per_type.distance, nanjing_cov.distance)
+        pd.testing.assert_frame_equal(per_type.nearest, nanjing_cov.nearest)
+    # every facility type has a column, and a reached distance names a facility of that type
+    kinds = supply.points["facility_type"]
+    for key in per_type.types:
+        named = per_type.nearest[key].dropna()
+        assert (kinds.loc[named.to_numpy()] == key).all()
+
+
 def test_by_neighbourhood_adds_up(nanjing_inputs, nanjing_cov):
     net, _homes, _ = nanjing_inputs
     halves = _halves(net, crs=4326)

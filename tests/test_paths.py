@@ -379,7 +379,10 @@ def test_several_sets_equal_one_set_at_a_time(case, data):
     limits = np.array(data.draw(st.lists(st.sampled_from([np.inf, 0.0]) | st.integers(0, 40)
                                          .map(float), min_size=k, max_size=k)))  # fmt: skip
     got = nearest_sources(csr, u, v, sources, groups, targets, limits=limits)
-    assert got.distance.shape == got.source.shape == (len(targets), k)
+    assert got.source is not None and got.distance.shape == got.source.shape == (len(targets), k)
+    bare = nearest_sources(csr, u, v, sources, groups, targets, limits=limits, labels=False)
+    assert bare.source is None  # distances only: the same ones, bit for bit
+    np.testing.assert_array_equal(bare.distance, got.distance)
     for j in range(k):
         rows = np.flatnonzero(groups == j)
         one = nearest_source(csr, u, v, sources.iloc[rows], targets, limit=limits[j])

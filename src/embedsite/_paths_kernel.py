@@ -243,7 +243,10 @@ def _fill_rows(
     street nodes, ``min(d[u] + to_u, d[v] + to_v)`` (``u`` on a tie), ``+ access``, and
     ``inf``/-1 beyond the set's limit. Then, for each set with sources on the target's edge,
     that set's entry again with the sources reached directly along the edge, in row order,
-    each taken when strictly shorter than the best so far, ``+ access`` and the limit.
+    each taken when strictly shorter than the best so far, ``+ access`` and the limit. The
+    edge's sources are one flat loop, a run per set started afresh at a flagged source and
+    written at each step (the run's last write stands): 7-20% faster than a loop per run
+    (Andorra, Chengdu, Nanjing), whose exits the branch predictor could not guess.
 
     Every row of ``out_d``/``out_s`` (targets, sets) is written in order: the outputs need no
     initial fill, and the writes stream (the earlier pass by edge, writing each target's row
@@ -260,6 +263,9 @@ def _fill_rows(
     order, ptr = by_edge(s_edge, len(edge_u))  # stable: by set, rows ascending within one
     e_set, e_pos = s_set[order], s_pos[order]
     e_acc, e_row = s_acc[order], s_row[order]
+    e_first = np.empty(len(order), np.bool_)  # a source that starts its edge's run of a set
+    for q in range(len(order)):
+        e_first[q] = q == 0 or e_set[q] != e_set[q - 1] or s_edge[order[q]] != s_edge[order[q - 1]]
     for t in range(len(t_edge)):
         e = t_edge[t]
         a, b = edge_u[e], edge_v[e]
@@ -278,23 +284,21 @@ def _fill_rows(
             who = wu if dist[a, j] + tu <= dist[b, j] + tv else wv
             out_s[t, j] = who if out_d[t, j] != np.inf else -1
         p = position[t]
-        q = lo
-        while q < hi:  # the sources on this edge, a run per set
+        near, who = 0.0, np.int32(-1)
+        for q in range(lo, hi):  # the sources on this edge, a run per set
             j = e_set[q]
             x, y = dist[a, j] + tu, dist[b, j] + tv
-            near, who = min(x, y), np.int32(-1)
-            if labels:  # (without, the block has no label rows to read)
-                who = label[a, j] if x <= y else label[b, j]
-            while q < hi and e_set[q] == j:
-                direct = abs(p - e_pos[q]) + e_acc[q]
-                shorter = direct < near
-                near = direct if shorter else near
-                who = e_row[q] if shorter else who
-                q += 1
+            first = e_first[q]
+            near = min(x, y) if first else near
+            direct = abs(p - e_pos[q]) + e_acc[q]
+            shorter = direct < near
+            near = direct if shorter else near
             total = near + acc
             ok = total <= limits[j]
-            out_d[t, j] = total if ok else np.inf
-            if labels:
+            out_d[t, j] = total if ok else np.inf  # the run's last source writes last
+            if labels:  # (without, the block has no label rows to read)
+                who = (label[a, j] if x <= y else label[b, j]) if first else who
+                who = e_row[q] if shorter else who
                 out_s[t, j] = who if ok else -1
 
 

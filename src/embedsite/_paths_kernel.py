@@ -118,7 +118,9 @@ def _search(
     medians of 61, interleaved); keying the binary heap by distance alone gave 9%, a 4-ary
     heap keyed by (distance, source) 5-9%, an 8-ary one no more than the 4-ary. A pop moves
     the root's hole down to a leaf (the least of up to four children each level), then
-    sifts the last entry up into it. The sift, :func:`_sift_up`, is inlined
+    sifts the last entry up into it. A dead end (one street) first reached from its one
+    neighbour is final at once and never queued: 20% of the nodes a search reaches on
+    Andorra, 8-10% less time. The sift, :func:`_sift_up`, is inlined
     (``inline_kernel``): as a plain called kernel the heap steps took the search 25% longer.
     Heap slots and nodes are indexed as ``uint64``: numba wraps a signed index that is
     negative around the array's end, which costs a shift, a mask and an add per access and
@@ -179,6 +181,9 @@ def _search(
                 if pos[w] == -1:
                     touched[n_touched] = w
                     n_touched += _U1
+                    if not seeding and indptr[w + _U1] - indptr[w] == 1:
+                        pos[w] = -2  # a dead end reached from its one neighbour: final
+                        continue
                     j = size
                     size += _U1
                 else:

@@ -3,8 +3,9 @@
 :func:`compute` runs one bounded multi-source shortest-path pass per facility type over the
 network's CSR form (:mod:`embedsite._paths`): every resident point gets the exact walk distance
 to the nearest facility of each type (access + along-edge network distance + access, from
-snap positions, never node to node), which facility that is, and whether it lies within the
-type's walk radius. The result is a frozen :class:`Coverage`.
+snap positions, never node to node) and whether it lies within the type's walk radius; which
+facility that is, :attr:`Coverage.nearest`, is found on first use. The result is a frozen
+:class:`Coverage`.
 
 Covered shares count the residents of the age group a type serves (0-3 for nurseries, 60+
 for elderly day care, everybody for health stations...), from the demand's age bands.

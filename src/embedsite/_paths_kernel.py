@@ -9,7 +9,7 @@ edge and its ``access`` (straight line to the street).
 Each source enters the search at its edge's two ends with the distances
 ``max(access + to_u, 1e-9)`` and ``max(access + to_v, 1e-9)`` (the shorter of the two, at the
 one node, on a self-loop edge), exactly the links the scipy implementation added as a virtual
-node per source. The search is a binary-heap Dijkstra bounded by ``limit`` (a node farther
+node per source. The search is a 4-ary-heap Dijkstra bounded by ``limit`` (a node farther
 than ``limit`` is never reached, as in scipy's ``limit``). Ties: a node reached at the same
 distance from several sources belongs to the lowest source position (a relaxation compares
 distance, then source; see :func:`_search`).
